@@ -1,1 +1,53 @@
-export {};
+// The public surface of @roster/core.
+export { createDiscovery } from './discovery.js';
+export {
+  BackendUnavailableError,
+  ConfigMismatchError,
+  DiscoveryClosedError,
+  DiscoveryError,
+  InvalidNodeError,
+  InvalidOptionsError,
+  NodeNotRegisteredError,
+  UnsupportedCapabilityError,
+} from './errors.js';
+export type { DiscoveryOptions, OwnNodeLostReason } from './types/discovery-options.js';
+export type { Logger } from './types/logger.js';
+export { silentLogger } from './types/logger.js';
+export type { LeaveReason, NodeChangeEvent } from './types/node-change-event.js';
+export type { NodeDiscovery } from './types/node-discovery.js';
+export type { NodeFilter } from './types/node-filter.js';
+export type { NodeInfo } from './types/node-info.js';
+export type { NodeRegistration } from './types/node-registration.js';
+export type { WatchOptions } from './types/watch-options.js';
+export { matchesFilter } from './node-filter-match.js';
+export { DEFAULT_TTL, MIN_TTL } from './resolve-options.js';
+
+// The record codec (wire format v1): the same bytes on every backend.
+export { decodeRecord, encodeRecord, WIRE_VERSION, type DecodeResult } from './record-codec.js';
+export {
+  assertValidKey,
+  assertValidNamespace,
+  assertValidRegistration,
+  assertValidValueSize,
+  idProblem,
+  MAX_RECORD_BYTES,
+} from './validation.js';
+
+// The backend SPI: what a backend implements (see docs/custom-backend.md).
+export type {
+  BackendCapabilities,
+  BackendChange,
+  BackendEntry,
+  BackendFactoryOptions,
+  BackendOpenContext,
+  BackendSnapshot,
+  BackendWatch,
+  DiscoveryBackend,
+  PutOptions,
+  PutResult,
+  WriteCondition,
+} from './spi/discovery-backend.js';
+export { DeadlineQueue } from './deadline-queue.js';
+
+// Node selection over the live view or a list of nodes.
+export * from './strategies/index.js';

@@ -1,1 +1,2 @@
-export {};
+export { memoryBackend, type MemoryBackendOptions } from './memory-backend.js';
+export { createMemoryStore, type MemoryStore, type MemoryStoreFaults } from './memory-store.js';

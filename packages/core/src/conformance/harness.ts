@@ -1,0 +1,219 @@
+import { createDiscovery } from '../discovery.js';
+import type { BackendCapabilities, DiscoveryBackend } from '../spi/discovery-backend.js';
+import type { DiscoveryOptions } from '../types/discovery-options.js';
+import type { Logger } from '../types/logger.js';
+import type { NodeChangeEvent } from '../types/node-change-event.js';
+import type { NodeDiscovery } from '../types/node-discovery.js';
+import type { WatchOptions } from '../types/watch-options.js';
+
+/** Fault injection the suite uses when given (a `@roster/test-services` handle fits). */
+export interface ConformanceFaults {
+  /** Stops and starts the server (data kept where the backend persists it). */
+  restart(): Promise<void>;
+  /** Freezes the server for `ms` (SIGSTOP/SIGCONT); resolves after it resumes. */
+  pause(ms: number): Promise<void>;
+}
+
+/** Options of `describeConformance`. */
+export interface ConformanceOptions {
+  /** Shown in the report: `conformance: <name>`. */
+  name: string;
+  /** A new, unopened backend on `namespace` (called many times: each is one "process"). */
+  createBackend: (context: { namespace: string }) => DiscoveryBackend;
+  /** When given, the fault cases (restart, pause beyond ttl) run. */
+  faults?: ConformanceFaults;
+  /** The TTL the suite runs with, in ms. Default 1_000 (the minimum). */
+  ttl?: number;
+}
+
+/** The deadline of every wait in the suite that is not itself a timing rule. */
+export const WAIT_LIMIT = 10_000;
+/** Rule 1: a change reaches every watcher well under a second on loopback. */
+export const PROPAGATION_BOUND = 1_000;
+
+/** Polls `check` until it returns true (or a value) or the deadline passes, then throws `what`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeout = WAIT_LIMIT,
+): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A recorded event and when it arrived (local epoch ms). */
+export interface Seen {
+  readonly event: NodeChangeEvent;
+  readonly at: number;
+}
+
+/** Reads a watch into an array as events arrive. */
+export class Recorder {
+  readonly seen: Seen[] = [];
+  private readonly controller = new AbortController();
+  readonly done: Promise<void>;
+
+  constructor(discovery: NodeDiscovery, options: WatchOptions = {}) {
+    const iterable = discovery.watch({ ...options, signal: options.signal ?? this.controller.signal });
+    this.done = (async () => {
+      for await (const event of iterable) this.seen.push({ event, at: Date.now() });
+    })();
+  }
+
+  get events(): NodeChangeEvent[] {
+    return this.seen.map((s) => s.event);
+  }
+
+  of(id: string): NodeChangeEvent[] {
+    return this.events.filter((e) => e.node.id === id);
+  }
+
+  /** Short form for messages and exact comparisons: `joined:a`, `left:a:expired`, `updated:a`. */
+  summary(id?: string): string[] {
+    return (id ? this.of(id) : this.events).map(
+      (e) => `${e.type}:${e.node.id}${e.type === 'left' ? `:${e.reason}` : ''}`,
+    );
+  }
+
+  /** Waits for the first event after index `from` matching `match`. */
+  async next(what: string, match: (e: NodeChangeEvent) => boolean, from = 0, timeout = WAIT_LIMIT): Promise<Seen> {
+    return waitFor(
+      `${what} (seen so far: ${this.summary().slice(-12).join(', ') || 'nothing'})`,
+      () => this.seen.slice(from).find((s) => match(s.event)),
+      timeout,
+    );
+  }
+
+  stop(): void {
+    this.controller.abort();
+  }
+}
+
+/**
+ * Per node: joined, then updated*, then left, then possibly joined again; an `updated` carries
+ * the node it replaces as `previous`; nothing is repeated. Returns the first violation.
+ */
+export function wellFormedProblem(events: readonly NodeChangeEvent[]): string | undefined {
+  const current = new Map<string, NodeChangeEvent['node']>();
+  for (const [index, event] of events.entries()) {
+    const id = event.node.id;
+    const known = current.get(id);
+    const where = `event #${index} (${event.type} ${id})`;
+    if (event.type === 'joined') {
+      if (known) return `${where}: joined while already a member`;
+      current.set(id, event.node);
+    } else if (event.type === 'updated') {
+      if (!known) return `${where}: updated a node that is not a member`;
+      if (event.previous.instanceId !== known.instanceId || event.previous.lastSeen > event.node.lastSeen)
+        return `${where}: previous does not match the last known state`;
+      if (event.node.instanceId !== known.instanceId) return `${where}: updated changed the instanceId`;
+      current.set(id, event.node);
+    } else {
+      if (!known) return `${where}: left while not a member`;
+      current.delete(id);
+    }
+  }
+  return undefined;
+}
+
+/** A logger that keeps what it was told. */
+export function captureLogger(): Logger & { readonly warnings: string[] } {
+  const warnings: string[] = [];
+  return {
+    warnings,
+    debug() {},
+    info() {},
+    warn(message: string) {
+      warnings.push(message);
+    },
+    error(message: string) {
+      warnings.push(message);
+    },
+  };
+}
+
+let counter = 0;
+function freshNamespace(): string {
+  counter += 1;
+  return `cf${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}${counter}`;
+}
+
+/**
+ * One test's world: a fresh namespace, instances opened on it (each with its own backend, like
+ * separate processes), and raw backends for checks that do not go through core. Everything is
+ * closed when the test finishes.
+ */
+export class Scope {
+  readonly namespace: string;
+  private readonly cleanups: (() => Promise<unknown>)[] = [];
+
+  constructor(
+    readonly suite: SuiteContext,
+    private readonly onFinished: OnTestFinished,
+    namespace = freshNamespace(),
+  ) {
+    this.namespace = namespace;
+    // The test's own hook (from its context): with concurrent cases a global one may belong to another.
+    onFinished(async () => {
+      for (const cleanup of this.cleanups.reverse()) await cleanup().catch(() => {});
+    });
+  }
+
+  /** A new instance on this scope's namespace. */
+  async open(options: Partial<Omit<DiscoveryOptions, 'backend'>> = {}): Promise<NodeDiscovery> {
+    const discovery = await createDiscovery({
+      backend: this.suite.options.createBackend({ namespace: this.namespace }),
+      ttl: this.suite.ttl,
+      ...options,
+    });
+    this.cleanups.push(() => discovery.close({ unregister: false }));
+    return discovery;
+  }
+
+  /** An opened backend on this namespace, used to check stored state independently of core. */
+  async raw(): Promise<DiscoveryBackend> {
+    const backend = this.suite.options.createBackend({ namespace: this.namespace });
+    await backend.open({ ttl: this.suite.ttl, logger: captureLogger() });
+    this.cleanups.push(() => backend.close());
+    return backend;
+  }
+
+  record(discovery: NodeDiscovery, options: WatchOptions = {}): Recorder {
+    const recorder = new Recorder(discovery, options);
+    this.cleanups.push(async () => recorder.stop());
+    return recorder;
+  }
+
+  /** A scope on another namespace that shares this one's cleanup. */
+  sibling(): Scope {
+    return new Scope(this.suite, this.onFinished);
+  }
+}
+
+/** What every case file gets. */
+export interface SuiteContext {
+  readonly options: ConformanceOptions;
+  readonly ttl: number;
+  /** Rule 4: left `expired` no later than ttl + this after the last heartbeat. */
+  readonly expiryGrace: number;
+  /** Capabilities read from an opened backend before the first case. */
+  readonly supports: () => BackendCapabilities;
+  scope(onTestFinished: OnTestFinished): Scope;
+}
+
+/** The `onTestFinished` of a test's context. */
+export type OnTestFinished = (fn: () => Promise<void> | void) => void;
+
+/** `id`s made unique per call, so concurrent cases never collide even on one namespace. */
+export function ids(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+}
+
+export function sleepUntil(time: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now())));
+}

@@ -1,0 +1,555 @@
+import {
+  DiscoveryClosedError,
+  InvalidOptionsError,
+  NodeNotRegisteredError,
+  UnsupportedCapabilityError,
+} from './errors.js';
+import { type ExpiryVerdict, ExpirySweeper } from './expiry-sweeper.js';
+import { HeartbeatScheduler } from './heartbeat-scheduler.js';
+import { KeyedSerialQueue } from './keyed-serial-queue.js';
+import { LocalView } from './local-view.js';
+import { matchesFilter } from './node-filter-match.js';
+import { decodeRecord, differsBeyondLastSeen, encodeRecord } from './record-codec.js';
+import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
+import type { BackendChange, BackendSnapshot, BackendWatch, DiscoveryBackend } from './spi/discovery-backend.js';
+import type { DiscoveryOptions, OwnNodeLostReason } from './types/discovery-options.js';
+import type { Logger } from './types/logger.js';
+import type { NodeChangeEvent } from './types/node-change-event.js';
+import type { NodeDiscovery } from './types/node-discovery.js';
+import type { NodeFilter } from './types/node-filter.js';
+import type { NodeInfo } from './types/node-info.js';
+import type { NodeRegistration } from './types/node-registration.js';
+import type { WatchOptions } from './types/watch-options.js';
+import { assertValidKey, assertValidLoad, assertValidRegistration } from './validation.js';
+import { WatchHub } from './watch-hub.js';
+
+/**
+ * Opens the backend, lists the namespace, starts watching it, and returns a running instance.
+ *
+ * @example
+ * ```ts
+ * import { createDiscovery } from '@roster/core';
+ * import { memoryBackend } from '@roster/memory';
+ *
+ * await using discovery = await createDiscovery({ backend: memoryBackend(), ttl: 10_000 });
+ * await discovery.register({ id: 'api-1', address: '10.0.0.5:8080', metadata: { role: 'api' } });
+ * console.log(discovery.list({ metadata: { role: 'api' } }));
+ * ```
+ */
+export async function createDiscovery(options: DiscoveryOptions): Promise<NodeDiscovery> {
+  const discovery = new Discovery(resolveOptions(options));
+  await discovery.start();
+  return discovery;
+}
+
+/** What this instance knows about a node it owns: the record it last wrote and at which revision. */
+interface Owned {
+  info: NodeInfo;
+  revision: number;
+}
+
+type State = 'opening' | 'open' | 'closing' | 'closed';
+
+const MAX_RETRY_DELAY = 5_000;
+
+function retryDelay(attempt: number): number {
+  return Math.min(MAX_RETRY_DELAY, 100 * 2 ** Math.min(attempt, 10)) * (0.75 + Math.random() / 2);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function newInstanceId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+function nodeFrom(registration: NodeRegistration, instanceId: string, registeredAt: number, lastSeen: number): NodeInfo {
+  return Object.freeze({
+    id: registration.id,
+    ...(registration.address !== undefined ? { address: registration.address } : {}),
+    metadata: Object.freeze({ ...(registration.metadata ?? {}) }),
+    load: registration.load ?? 0,
+    instanceId,
+    registeredAt,
+    lastSeen,
+  });
+}
+
+function byId(a: NodeInfo, b: NodeInfo): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function closedIterable(): AsyncIterable<NodeChangeEvent> {
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => Promise.reject(new DiscoveryClosedError()),
+      return: () => Promise.resolve({ value: undefined, done: true as const }),
+    }),
+  };
+}
+
+class Discovery implements NodeDiscovery {
+  readonly backendName: string;
+  private readonly backend: DiscoveryBackend;
+  private readonly logger: Logger;
+  private readonly options: ResolvedOptions;
+  private readonly hub: WatchHub;
+  private readonly view: LocalView;
+  private readonly owned = new Map<string, Owned>();
+  /** Why ids this instance owned were lost, for the message of a later `heartbeat()`. */
+  private readonly lostReasons = new Map<string, OwnNodeLostReason>();
+  /** Owned ids whose record the feed reported explicitly deleted by someone else. */
+  private readonly deletedByOthers = new Set<string>();
+  private readonly perId = new KeyedSerialQueue();
+  private readonly scheduler: HeartbeatScheduler;
+  private readonly shutdown = new AbortController();
+  private sweeper: ExpirySweeper | undefined;
+  private feed: BackendWatch | undefined;
+  private feedGeneration = 0;
+  private syncing: Promise<void> | undefined;
+  private resyncAgain = false;
+  private state: State = 'opening';
+  private closing: Promise<void> | undefined;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.backend = options.backend;
+    this.backendName = options.backend.name;
+    this.logger = options.logger;
+    this.hub = new WatchHub();
+    this.view = new LocalView((event) => this.hub.publish(event), options.ttl);
+    this.scheduler = new HeartbeatScheduler(options.heartbeatInterval, (id) => this.autoBeat(id));
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.backend.open({ ttl: this.options.ttl, logger: this.logger });
+      if (!this.backend.supports.nativeExpiryEvents)
+        this.sweeper = new ExpirySweeper(this.options.ttl, (id) => this.confirmExpiry(id));
+      await this.synchronize(true);
+      this.state = 'open';
+    } catch (error) {
+      this.state = 'closed';
+      this.shutdown.abort();
+      this.sweeper?.stop();
+      await this.backend.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  // ---- public API -------------------------------------------------------------------------
+
+  async register(registration: NodeRegistration): Promise<NodeInfo> {
+    this.assertOpen();
+    assertValidRegistration(registration);
+    const id = registration.id;
+    return this.perId.run(id, async () => {
+      this.assertOpen();
+      const own = this.owned.get(id);
+      if (own) {
+        const next = nodeFrom(registration, own.info.instanceId, own.info.registeredAt, Date.now());
+        const result = await this.backend.put(id, encodeRecord(next), { expectedRevision: own.revision });
+        if (result.ok) {
+          this.wrote(own, next, result.revision);
+          this.scheduler.postpone(id);
+          return next;
+        }
+        // Someone else wrote the id since our last write: an explicit register takes it back.
+        this.disown(id);
+      }
+      const info = nodeFrom(registration, newInstanceId(), Date.now(), Date.now());
+      const result = await this.backend.put(id, encodeRecord(info));
+      if (!result.ok) throw new Error(`backend ${this.backendName} refused an unconditional put of "${id}"`);
+      this.adopt(info, result.revision);
+      return info;
+    });
+  }
+
+  async heartbeat(id: string, load?: number): Promise<void> {
+    this.assertOpen();
+    assertValidKey(id);
+    if (load !== undefined) assertValidLoad(load, id);
+    if (!this.owned.has(id)) throw this.notOwned(id);
+    await this.perId.run(id, () => this.beat(id, load, true));
+  }
+
+  async unregister(id: string): Promise<void> {
+    this.assertOpen();
+    assertValidKey(id);
+    await this.perId.run(id, async () => {
+      this.assertOpen();
+      const own = this.owned.get(id);
+      this.disown(id);
+      try {
+        await this.backend.delete(id);
+      } catch (error) {
+        if (own && this.state === 'open') this.adopt(own.info, own.revision);
+        throw error;
+      }
+      this.lostReasons.delete(id);
+      this.sweeper?.forget(id);
+      this.view.applyDelete(id, undefined, 'unregistered', Date.now());
+    });
+  }
+
+  get(id: string): NodeInfo | undefined {
+    this.assertReadable();
+    return this.view.entry(id)?.node;
+  }
+
+  list(filter?: NodeFilter): NodeInfo[] {
+    this.assertReadable();
+    const nodes: NodeInfo[] = [];
+    for (const node of this.view.nodes()) if (matchesFilter(node, filter)) nodes.push(node);
+    return nodes.sort(byId);
+  }
+
+  watch(options: WatchOptions = {}): AsyncIterable<NodeChangeEvent> {
+    if (this.state !== 'open') return closedIterable();
+    return this.hub.subscribe(options, () => [...this.view.nodes()].sort(byId));
+  }
+
+  async history(id: string, limit = 10): Promise<NodeInfo[]> {
+    this.assertOpen();
+    assertValidKey(id);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new InvalidOptionsError(`history limit must be a whole number >= 1, got ${String(limit)}`);
+    if (!this.backend.supports.history || !this.backend.history)
+      throw new UnsupportedCapabilityError(
+        `the ${this.backendName} backend keeps no history of records (supports.history is false)`,
+      );
+    const values = await this.backend.history(id, limit);
+    const states: NodeInfo[] = [];
+    for (const value of values) {
+      const node = this.decode(id, value, -1);
+      if (!node) continue;
+      const newer = states[states.length - 1];
+      // A plain heartbeat (only lastSeen moved) is not a history entry: keep the newest of a run.
+      if (newer && !differsBeyondLastSeen(newer, node)) continue;
+      states.push(node);
+      if (states.length === limit) break;
+    }
+    return states;
+  }
+
+  close(options: { unregister?: boolean } = {}): Promise<void> {
+    if (!this.closing) {
+      this.state = 'closing';
+      this.closing = this.shutDown(options.unregister ?? true);
+    }
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- ownership ------------------------------------------------------------------------------
+
+  private adopt(info: NodeInfo, revision: number): void {
+    const own: Owned = { info, revision };
+    this.owned.set(info.id, own);
+    this.lostReasons.delete(info.id);
+    this.deletedByOthers.delete(info.id);
+    this.wrote(own, info, revision);
+    if (this.options.autoHeartbeat) this.scheduler.start(info.id);
+  }
+
+  private disown(id: string): void {
+    this.owned.delete(id);
+    this.scheduler.cancel(id);
+    this.deletedByOthers.delete(id);
+  }
+
+  /** Our own write landed: the local view shows it at once (the feed's echo is then a no-op). */
+  private wrote(own: Owned, info: NodeInfo, revision: number): void {
+    own.info = info;
+    own.revision = revision;
+    const now = Date.now();
+    if (this.view.applyPut(info, revision, now)) this.sweeper?.seen(info.id, now);
+  }
+
+  private async autoBeat(id: string): Promise<void> {
+    try {
+      await this.perId.run(id, () => this.beat(id, undefined, false));
+    } catch (error) {
+      this.logger.warn(`heartbeat of "${id}" failed; retrying at the next interval`, { id, error });
+    }
+  }
+
+  /** One compare-and-set heartbeat; a conflict is looked into, never overwritten. */
+  private async beat(id: string, load: number | undefined, explicit: boolean): Promise<void> {
+    if (this.state !== 'open') {
+      if (explicit) throw new DiscoveryClosedError();
+      return;
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const own = this.owned.get(id);
+      if (!own) {
+        if (explicit) throw this.notOwned(id);
+        return;
+      }
+      const next: NodeInfo = Object.freeze({ ...own.info, load: load ?? own.info.load, lastSeen: Date.now() });
+      const refreshOnly = next.load === own.info.load;
+      const result = await this.backend.put(id, encodeRecord(next), {
+        expectedRevision: own.revision,
+        refreshOnly,
+      });
+      if (this.owned.get(id) !== own) continue;
+      if (result.ok) {
+        this.wrote(own, next, result.revision);
+        return;
+      }
+      if ((await this.inspectOwned(id, own)) === 'lost') {
+        if (explicit && !this.owned.has(id)) throw this.notOwned(id);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Reads an owned record whose revision moved. Still ours (a write whose answer we missed):
+   * adopt the revision. Someone else's: given up (`replaced`). Gone: lost (`unregistered` when
+   * the feed showed an explicit delete, else `expired`), then registered again if configured.
+   */
+  private async inspectOwned(id: string, own: Owned): Promise<'ours' | 'lost'> {
+    const current = await this.backend.get(id);
+    if (this.owned.get(id) !== own) return 'lost';
+    if (current) {
+      const decoded = decodeRecord(id, current.value);
+      if (decoded.ok && decoded.node.instanceId === own.info.instanceId) {
+        own.revision = current.revision;
+        return 'ours';
+      }
+      await this.loseOwned(id, own, 'replaced');
+      return 'lost';
+    }
+    await this.loseOwned(id, own, this.deletedByOthers.has(id) ? 'unregistered' : 'expired');
+    return 'lost';
+  }
+
+  private async loseOwned(id: string, own: Owned, reason: OwnNodeLostReason): Promise<void> {
+    this.disown(id);
+    this.lostReasons.set(id, reason);
+    this.logger.warn(`owned node "${id}" was lost (${reason})`, { id, reason, instanceId: own.info.instanceId });
+    // The store no longer holds our record: the local view must not keep showing it.
+    if (reason !== 'replaced') {
+      this.sweeper?.forget(id);
+      this.view.applyDelete(id, undefined, reason, Date.now());
+    }
+    try {
+      this.options.onOwnNodeLost?.(own.info, reason);
+    } catch (error) {
+      this.logger.error('onOwnNodeLost threw', { id, error });
+    }
+    if (reason === 'replaced' || !this.options.reregister || this.state !== 'open') return;
+    const info = nodeFrom(own.info, newInstanceId(), Date.now(), Date.now());
+    // Create-only: if another instance took the id meanwhile, the newer registration wins.
+    const result = await this.backend.put(id, encodeRecord(info), { expectedRevision: null });
+    if (!result.ok) {
+      this.lostReasons.set(id, 'replaced');
+      this.logger.info(`node "${id}" was taken by another instance before it could be registered again`, { id });
+      return;
+    }
+    if (this.state !== 'open') return;
+    this.adopt(info, result.revision);
+    this.logger.info(`node "${id}" registered again`, { id, instanceId: info.instanceId });
+  }
+
+  private checkOwned(id: string): void {
+    const own = this.owned.get(id);
+    if (!own) return;
+    void this.perId
+      .run(id, async () => {
+        if (this.owned.get(id) === own && this.state === 'open') await this.inspectOwned(id, own);
+      })
+      .catch((error) => this.logger.warn(`could not check owned node "${id}"`, { id, error }));
+  }
+
+  private notOwned(id: string): NodeNotRegisteredError {
+    const lost = this.lostReasons.get(id);
+    return new NodeNotRegisteredError(
+      lost
+        ? `node "${id}" is no longer owned by this instance: it was lost (${lost}); register() it again`
+        : `node "${id}" is not registered by this instance; heartbeat() only refreshes nodes this instance registered`,
+    );
+  }
+
+  // ---- the feed ---------------------------------------------------------------------------
+
+  /** Lists the namespace, makes the view match it, then watches from the snapshot's cursor. */
+  private async synchronize(initial: boolean): Promise<void> {
+    const generation = ++this.feedGeneration;
+    const previous = this.feed;
+    this.feed = undefined;
+    await previous?.stop().catch((error) => this.logger.debug('stopping the feed failed', { error }));
+    for (let attempt = 0; ; attempt++) {
+      if (this.shutdown.signal.aborted || generation !== this.feedGeneration) return;
+      try {
+        const snapshot = await this.backend.list();
+        if (this.shutdown.signal.aborted || generation !== this.feedGeneration) return;
+        this.applySnapshot(snapshot);
+        this.feed = this.backend.watch(snapshot.cursor, (change) => {
+          if (generation === this.feedGeneration) this.onChange(change);
+        });
+        return;
+      } catch (error) {
+        if (initial) throw error;
+        this.logger.warn('could not list the namespace; retrying', { attempt, error });
+        await sleep(retryDelay(attempt), this.shutdown.signal);
+      }
+    }
+  }
+
+  private requestResync(reason: string): void {
+    if (this.shutdown.signal.aborted) return;
+    this.logger.info(`resynchronising with the ${this.backendName} backend: ${reason}`);
+    if (this.syncing) {
+      this.resyncAgain = true;
+      return;
+    }
+    this.syncing = (async () => {
+      do {
+        this.resyncAgain = false;
+        await this.synchronize(false);
+      } while (this.resyncAgain && !this.shutdown.signal.aborted);
+    })().finally(() => {
+      this.syncing = undefined;
+    });
+  }
+
+  private applySnapshot(snapshot: BackendSnapshot): void {
+    const now = Date.now();
+    const nodes: { node: NodeInfo; revision: number }[] = [];
+    for (const entry of snapshot.entries) {
+      const node = this.decode(entry.key, entry.value, entry.revision);
+      if (node) nodes.push({ node, revision: entry.revision });
+    }
+    this.view.reconcile(nodes, now);
+    if (this.sweeper) {
+      for (const { node } of nodes) this.sweeper.seen(node.id, this.view.entry(node.id)!.receivedAt);
+    }
+    // Owned records the store lost meanwhile (an outage past the TTL, a server without persistence).
+    for (const [id, own] of this.owned) {
+      if (this.view.entry(id)?.node.instanceId !== own.info.instanceId) this.checkOwned(id);
+    }
+  }
+
+  private onChange(change: BackendChange): void {
+    if (this.state === 'closed') return;
+    const now = Date.now();
+    switch (change.type) {
+      case 'resync':
+        this.requestResync(change.reason);
+        return;
+      case 'put': {
+        const node = this.decode(change.key, change.value, change.revision);
+        if (!node) {
+          // Another writer put something unreadable over a node: it is no longer a member.
+          if (this.view.applyDelete(change.key, change.revision, 'replaced', now)) this.sweeper?.forget(change.key);
+          return;
+        }
+        if (!this.view.applyPut(node, change.revision, now)) return;
+        this.sweeper?.seen(node.id, now);
+        const own = this.owned.get(node.id);
+        if (own && node.instanceId !== own.info.instanceId) this.checkOwned(node.id);
+        return;
+      }
+      case 'delete': {
+        const left = this.view.applyDelete(change.key, change.revision, change.reason, now);
+        if (!left) return;
+        this.sweeper?.forget(change.key);
+        if (this.owned.has(change.key)) {
+          if (left.reason === 'unregistered') this.deletedByOthers.add(change.key);
+          this.checkOwned(change.key);
+        }
+        return;
+      }
+    }
+  }
+
+  /** The sweeper suspects `id`: read the server to see whether it is really gone. */
+  private async confirmExpiry(id: string): Promise<ExpiryVerdict> {
+    const known = this.view.entry(id);
+    if (!known || this.state === 'closed') return 'gone';
+    let current: Awaited<ReturnType<DiscoveryBackend['get']>>;
+    try {
+      current = await this.backend.get(id);
+    } catch (error) {
+      this.logger.debug(`could not confirm the expiry of "${id}"`, { id, error });
+      return 'unknown';
+    }
+    if (this.view.entry(id) !== known) return 'changed';
+    const now = Date.now();
+    if (!current) {
+      this.view.applyDelete(id, undefined, 'expired', now);
+      if (this.owned.has(id)) this.checkOwned(id);
+      return 'gone';
+    }
+    if (current.revision === known.revision) return 'alive';
+    const node = this.decode(id, current.value, current.revision);
+    if (node && this.view.applyPut(node, current.revision, now)) {
+      this.sweeper?.seen(id, now);
+      return 'changed';
+    }
+    return 'alive';
+  }
+
+  private decode(key: string, value: Uint8Array, revision: number): NodeInfo | undefined {
+    const result = decodeRecord(key, value);
+    if (result.ok) return result.node;
+    this.logger.warn(`skipped a value under "${key}" that is not a Roster record: ${result.problem}`, {
+      key,
+      revision,
+      backend: this.backendName,
+    });
+    return undefined;
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  private async shutDown(unregister: boolean): Promise<void> {
+    // Watchers end first: our own leave events are not news to this instance's iterators.
+    this.hub.endAll();
+    this.scheduler.stop();
+    this.sweeper?.stop();
+    await this.perId.drain();
+    if (unregister) {
+      await Promise.all(
+        [...this.owned].map(([id, own]) =>
+          this.backend
+            .delete(id, { expectedRevision: own.revision })
+            .catch((error) => this.logger.warn(`could not unregister "${id}" while closing`, { id, error })),
+        ),
+      );
+    }
+    this.owned.clear();
+    this.shutdown.abort();
+    this.feedGeneration++;
+    const feed = this.feed;
+    this.feed = undefined;
+    await feed?.stop().catch((error) => this.logger.debug('stopping the feed failed', { error }));
+    await this.syncing;
+    await this.backend.close().catch((error) => this.logger.warn('closing the backend failed', { error }));
+    this.state = 'closed';
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new DiscoveryClosedError();
+  }
+
+  private assertReadable(): void {
+    if (this.state === 'closing' || this.state === 'closed') throw new DiscoveryClosedError();
+  }
+}
+

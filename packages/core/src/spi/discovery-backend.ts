@@ -1,0 +1,125 @@
+import type { Logger } from '../types/logger.js';
+
+/**
+ * What a backend can do, read by core and by the conformance suite after `open()`
+ * (as abstract-level's `db.supports`).
+ */
+export interface BackendCapabilities {
+  /** Records outlive the connection that wrote them: a new process lists nodes registered earlier. */
+  readonly persistent: boolean;
+  /** `history(key)` returns earlier values of a key. */
+  readonly history: boolean;
+  /**
+   * The change feed reports a key whose TTL ran out as a `delete` with reason `expired`.
+   * When false, core's expiry sweeper suspects silent nodes and confirms each with `get()`.
+   */
+  readonly nativeExpiryEvents: boolean;
+}
+
+/** What core hands a backend when it opens it. */
+export interface BackendOpenContext {
+  /** Ms a key lives after its last `put`. The namespace must be set up (or verified) for it. */
+  readonly ttl: number;
+  /** Core's logger: report foreign data, reconnects, retries here. */
+  readonly logger: Logger;
+}
+
+/** One stored key. `revision` grows with every change in the namespace (puts and deletes alike). */
+export interface BackendEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+/** A consistent list of the namespace and the position of the change feed right after it. */
+export interface BackendSnapshot {
+  readonly entries: readonly BackendEntry[];
+  /** Opaque to core: handed back to `watch()` to get every change after the snapshot. */
+  readonly cursor: string;
+}
+
+/**
+ * One item of the change feed, in the order the store applied them.
+ * - `put`: a key was created or replaced.
+ * - `delete`: a key is gone; `reason` when the backend knows it (`expired` for a TTL that ran out),
+ *   otherwise core infers it from the record's `lastSeen`.
+ * - `resync`: continuity is lost (reconnect without a resumable cursor, stream purged, compaction).
+ *   The watch delivers nothing more; core lists again and opens a new watch.
+ */
+export type BackendChange =
+  | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array; readonly revision: number }
+  | {
+      readonly type: 'delete';
+      readonly key: string;
+      readonly revision: number;
+      readonly reason?: 'unregistered' | 'expired';
+    }
+  | { readonly type: 'resync'; readonly reason: string };
+
+/** A running change feed. */
+export interface BackendWatch {
+  /** Stops delivery; nothing is delivered after the returned promise resolves. */
+  stop(): Promise<void>;
+}
+
+/** Compare-and-set condition of `put` and `delete`. */
+export interface WriteCondition {
+  /**
+   * Write only if the key's current revision is this one; `null`: only if the key is absent.
+   * Omitted: write unconditionally.
+   */
+  readonly expectedRevision?: number | null;
+}
+
+/** Options of `put`. */
+export interface PutOptions extends WriteCondition {
+  /**
+   * Only `lastSeen` changed (a plain heartbeat). A backend that keeps history may leave such a
+   * write out of it; it must still store the value and restart the TTL.
+   */
+  readonly refreshOnly?: boolean;
+}
+
+/** Result of a `put`: the new revision, or `conflict` when the condition did not hold (nothing written). */
+export type PutResult = { readonly ok: true; readonly revision: number } | { readonly ok: false };
+
+/**
+ * The backend SPI: a TTL'd key-value store with an ordered change feed. Keys are node ids
+ * (already validated by core, and re-checked by the backend with `assertValidKey`); values are
+ * opaque bytes (core's record codec). Semantics — events, ordering, expiry confirmation,
+ * ownership — live in core; a backend does storage and protocol only.
+ *
+ * See docs/custom-backend.md for a complete example.
+ */
+export interface DiscoveryBackend {
+  /** Short lowercase name: `memory`, `nats`, `redis`, `etcd`, or your own. */
+  readonly name: string;
+  /** What the backend can do. Read after `open()` resolves. */
+  readonly supports: BackendCapabilities;
+  /**
+   * Connects, creates or verifies the namespace. An existing namespace set up with another TTL
+   * (or another incompatible setting) rejects with `ConfigMismatchError`; an unreachable server
+   * with `BackendUnavailableError` within the connect timeout.
+   */
+  open(context: BackendOpenContext): Promise<void>;
+  /** Creates or replaces a key, restarting its TTL. */
+  put(key: string, value: Uint8Array, options?: PutOptions): Promise<PutResult>;
+  /** Deletes a key (a `delete` without reason `expired` in the feed). Resolves false when nothing was deleted. */
+  delete(key: string, condition?: WriteCondition): Promise<boolean>;
+  /** Reads one key from the server (not from a cache): core confirms suspected expiries with it. */
+  get(key: string): Promise<BackendEntry | undefined>;
+  /** Lists every live key of the namespace and the cursor to watch from. */
+  list(): Promise<BackendSnapshot>;
+  /** Delivers every change after `cursor`, in order, to `onChange`, until stopped or after a `resync`. */
+  watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch;
+  /** Values of a key, newest first (the current one first when it exists). Only with `supports.history`. */
+  history?(key: string, limit: number): Promise<Uint8Array[]>;
+  /** Closes what the backend opened (never a connection the user passed in). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a backend factory (`memoryBackend`, `natsBackend` …) takes in common. */
+export interface BackendFactoryOptions {
+  /** Isolates one cluster from another on the same server. Default `default`. */
+  namespace?: string;
+}

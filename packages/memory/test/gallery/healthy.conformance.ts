@@ -1,0 +1,3 @@
+import { runMutant } from './run-mutant.js';
+
+runMutant('healthy');

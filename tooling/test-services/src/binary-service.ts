@@ -1,0 +1,174 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type BinarySpec, findBinary } from './binary-lookup.js';
+import { freePorts, isPortFree } from './free-port.js';
+import { AddressInUseError, ProcessServer } from './process-server.js';
+import { trackHandle, trackTempDir, untrackHandle, untrackTempDir } from './registry.js';
+import type { CommonStartOptions, ServiceHandle, ServiceKind } from './service-handle.js';
+import { waitFor } from './wait-for.js';
+
+export interface BinaryServiceSpec<Ports> {
+  kind: ServiceKind;
+  binary: BinarySpec;
+  /** How many loopback ports the server needs. */
+  portCount: number;
+  /** Names the ports, e.g. `([client, monitor]) => ({ client, monitor })`. */
+  ports(free: number[]): Ports;
+  /** Command line for the given ports; `dataDir` exists and is empty on first start. */
+  args(ports: Ports, dataDir: string): string[];
+  url(ports: Ports): string;
+  /** Protocol-level readiness check. */
+  isReady(ports: Ports): Promise<boolean>;
+}
+
+const DEFAULT_STARTUP_TIMEOUT_MS = 20_000;
+const START_ATTEMPTS = 3;
+
+/** A server binary we spawned: owns its process, ports, temp dir and log file. */
+class BinaryServiceHandle<Ports> implements ServiceHandle {
+  readonly source = 'binary' as const;
+  readonly kind: ServiceKind;
+  readonly url: string;
+  readonly ports: Ports;
+  readonly #server: ProcessServer;
+  readonly #tempDir: string;
+  readonly #allPorts: number[];
+  #stopped: Promise<void> | undefined;
+  // stop/restart/kill run one after another; suspend/resume are single signals and do not queue.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    kind: ServiceKind,
+    url: string,
+    ports: Ports,
+    allPorts: number[],
+    server: ProcessServer,
+    tempDir: string,
+  ) {
+    this.kind = kind;
+    this.url = url;
+    this.ports = ports;
+    this.#allPorts = allPorts;
+    this.#server = server;
+    this.#tempDir = tempDir;
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#enqueue(async () => {
+      try {
+        await this.#server.stop();
+      } finally {
+        rmSync(this.#tempDir, { recursive: true, force: true });
+        untrackTempDir(this.#tempDir);
+        untrackHandle(this);
+      }
+    });
+    return this.#stopped;
+  }
+
+  restart(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#assertNotStopped('restart');
+      await this.#server.stop();
+      await startOnSamePorts(this.#server, this.#allPorts);
+    });
+  }
+
+  kill(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#assertNotStopped('kill');
+      await this.#server.kill();
+    });
+  }
+
+  async pause(ms: number): Promise<void> {
+    this.#server.suspend();
+    try {
+      await delay(ms);
+    } finally {
+      this.#server.resume();
+    }
+  }
+
+  async suspend(): Promise<void> {
+    this.#server.suspend();
+  }
+
+  async resume(): Promise<void> {
+    this.#server.resume();
+  }
+
+  #assertNotStopped(operation: string): void {
+    if (this.#stopped)
+      throw new Error(`cannot ${operation} ${this.kind} at ${this.url}: it was stopped with stop()`);
+  }
+
+  #enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(operation);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** After a stop the old listener may linger for a moment; wait for the ports and try again. */
+async function startOnSamePorts(server: ProcessServer, ports: number[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await server.start();
+      return;
+    } catch (error) {
+      if (!(error instanceof AddressInUseError) || attempt >= START_ATTEMPTS) throw error;
+      await waitFor(async () => (await Promise.all(ports.map((port) => isPortFree(port)))).every(Boolean), {
+        timeoutMs: 10_000,
+        description: `ports ${ports.join(', ')} to be free again`,
+      }).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Finds the binary, makes a temp dir (`roster-<kind>-*` under the OS temp dir, with `data/` and
+ * `server.log`), picks free loopback ports and starts the server. Another process may grab a port
+ * between our probe and the server's bind; then it retries with new ports.
+ */
+export async function startBinaryService<Ports>(
+  spec: BinaryServiceSpec<Ports>,
+  options: CommonStartOptions = {},
+): Promise<ServiceHandle & { readonly ports: Ports }> {
+  const binary = findBinary(spec.binary, options.searchPath);
+  const startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+  const tempDir = mkdtempSync(join(tmpdir(), `roster-${spec.kind}-`));
+  trackTempDir(tempDir);
+  const dataDir = join(tempDir, 'data');
+  const logFile = join(tempDir, 'server.log');
+
+  for (let attempt = 1; ; attempt++) {
+    // A failed attempt may have left files behind; the server must find an empty data dir.
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir);
+    const allPorts = await freePorts(spec.portCount);
+    const ports = spec.ports(allPorts);
+    const server = new ProcessServer({
+      label: `${spec.kind} (${spec.binary.name})`,
+      binary,
+      args: spec.args(ports, dataDir),
+      cwd: tempDir,
+      logFile,
+      isReady: () => spec.isReady(ports),
+      startupTimeoutMs,
+    });
+    try {
+      await server.start();
+    } catch (error) {
+      if (error instanceof AddressInUseError && attempt < START_ATTEMPTS) continue;
+      rmSync(tempDir, { recursive: true, force: true });
+      untrackTempDir(tempDir);
+      throw error;
+    }
+    const handle = new BinaryServiceHandle(spec.kind, spec.url(ports), ports, allPorts, server, tempDir);
+    trackHandle(handle);
+    return handle;
+  }
+}

@@ -1,0 +1,243 @@
+// Tiny hand-written clients for the three wire protocols, independent of the package under test
+// (which has its own probes): the tests check the servers through these.
+import { connect } from 'node:net';
+
+interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export function endpointOf(url: string): Endpoint {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port) };
+}
+
+/** Connect, write `send`, collect until `done(received)`; rejects on error, close or timeout. */
+function converse(
+  url: string,
+  send: string | ((received: string) => string | undefined),
+  done: (received: string) => boolean,
+  timeoutMs: number,
+): Promise<string> {
+  const { host, port } = endpointOf(url);
+  return new Promise((resolve, reject) => {
+    let received = '';
+    let settled = false;
+    const socket = connect({ host, port });
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(received);
+    };
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(
+            `timeout: no complete answer within ${timeoutMs} ms; received ${JSON.stringify(received)}`,
+          ),
+        ),
+      timeoutMs,
+    );
+    socket.setEncoding('utf8');
+    socket.on('connect', () => {
+      if (typeof send === 'string') socket.write(send);
+    });
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if (typeof send === 'function') {
+        const next = send(received);
+        if (next) socket.write(next);
+      }
+      if (done(received)) finish();
+    });
+    socket.on('error', (error) => finish(error));
+    socket.on('close', () => finish(new Error(`connection closed; received ${JSON.stringify(received)}`)));
+  });
+}
+
+/** Resolves true when a TCP connect to the URL's port is refused. */
+export function isRefused(url: string): Promise<boolean> {
+  const { host, port } = endpointOf(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+// ---- Redis (RESP2) --------------------------------------------------------------------------
+
+export type RespValue = string | number | null | Error | RespValue[];
+
+function encode(args: string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+}
+
+/** Parses one RESP value at `offset`; undefined when the buffer is incomplete. */
+function parseResp(buffer: string, offset: number): { value: RespValue; next: number } | undefined {
+  const lineEnd = buffer.indexOf('\r\n', offset);
+  if (lineEnd < 0) return undefined;
+  const type = buffer[offset];
+  const line = buffer.slice(offset + 1, lineEnd);
+  const after = lineEnd + 2;
+  switch (type) {
+    case '+':
+      return { value: line, next: after };
+    case '-':
+      return { value: new Error(line), next: after };
+    case ':':
+      return { value: Number(line), next: after };
+    case '$': {
+      const length = Number(line);
+      if (length < 0) return { value: null, next: after };
+      if (buffer.length < after + length + 2) return undefined;
+      return { value: buffer.slice(after, after + length), next: after + length + 2 };
+    }
+    case '*': {
+      const count = Number(line);
+      if (count < 0) return { value: null, next: after };
+      const items: RespValue[] = [];
+      let next = after;
+      for (let i = 0; i < count; i++) {
+        const item = parseResp(buffer, next);
+        if (!item) return undefined;
+        items.push(item.value);
+        next = item.next;
+      }
+      return { value: items, next };
+    }
+    default:
+      throw new Error(`unexpected RESP type ${JSON.stringify(type)}`);
+  }
+}
+
+function parseAll(buffer: string): RespValue[] {
+  const values: RespValue[] = [];
+  let offset = 0;
+  while (offset < buffer.length) {
+    const parsed = parseResp(buffer, offset);
+    if (!parsed) break;
+    values.push(parsed.value);
+    offset = parsed.next;
+  }
+  return values;
+}
+
+/** Sends the commands pipelined on one connection and returns one reply per command. ASCII only. */
+export async function redis(url: string, commands: string[][], timeoutMs = 2_000): Promise<RespValue[]> {
+  const received = await converse(
+    url,
+    commands.map(encode).join(''),
+    (buffer) => parseAll(buffer).length >= commands.length,
+    timeoutMs,
+  );
+  return parseAll(received);
+}
+
+// ---- NATS -----------------------------------------------------------------------------------
+
+export interface NatsInfo {
+  server_id: string;
+  port: number;
+  jetstream?: boolean;
+  auth_required?: boolean;
+}
+
+function natsConnect(credentials?: { user: string; pass: string }): string {
+  return `CONNECT ${JSON.stringify({ verbose: false, pedantic: false, ...credentials })}\r\n`;
+}
+
+/** Reads INFO, sends CONNECT + PING, expects PONG; returns the INFO. Rejects on -ERR. */
+export async function natsPing(
+  url: string,
+  options: { timeoutMs?: number; user?: string; pass?: string } = {},
+): Promise<NatsInfo> {
+  const credentials =
+    options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : undefined;
+  let sent = false;
+  const received = await converse(
+    url,
+    (buffer) => {
+      if (sent || !buffer.includes('\r\n')) return undefined;
+      sent = true;
+      return `${natsConnect(credentials)}PING\r\n`;
+    },
+    (buffer) => buffer.includes('PONG\r\n') || buffer.includes('-ERR'),
+    options.timeoutMs ?? 2_000,
+  );
+  const error = /-ERR (.*)\r\n/.exec(received);
+  if (error) throw new Error(`NATS error: ${error[1]}`);
+  const info = /^INFO\s+(\{.*\})\s*\r\n/.exec(received);
+  if (!info?.[1]) throw new Error(`no INFO in ${JSON.stringify(received)}`);
+  return JSON.parse(info[1]) as NatsInfo;
+}
+
+/** Request/reply over the core protocol: SUB an inbox, PUB with it as reply subject, wait for the MSG. */
+export async function natsRequest(
+  url: string,
+  subject: string,
+  payload: string,
+  timeoutMs = 3_000,
+): Promise<string> {
+  const inbox = `_INBOX.raw${Math.random().toString(36).slice(2)}`;
+  let sent = false;
+  const received = await converse(
+    url,
+    (buffer) => {
+      if (sent || !buffer.includes('\r\n')) return undefined;
+      sent = true;
+      return (
+        natsConnect() +
+        `SUB ${inbox} 1\r\n` +
+        `PUB ${subject} ${inbox} ${Buffer.byteLength(payload)}\r\n${payload}\r\n`
+      );
+    },
+    (buffer) => {
+      const header = /MSG \S+ 1\s+(?:\S+\s+)?(\d+)\r\n/.exec(buffer);
+      return header !== null && buffer.length >= header.index + header[0].length + Number(header[1]);
+    },
+    timeoutMs,
+  );
+  const header = /MSG \S+ 1\s+(?:\S+\s+)?(\d+)\r\n/.exec(received);
+  if (!header) throw new Error(`no reply in ${JSON.stringify(received)}`);
+  const start = header.index + header[0].length;
+  return received.slice(start, start + Number(header[1]));
+}
+
+// ---- etcd (v3 JSON gateway) -----------------------------------------------------------------
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+async function etcdPost(url: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  const response = await fetch(new URL(path, url), {
+    method: 'POST',
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!response.ok) throw new Error(`etcd ${path}: HTTP ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+export async function etcdPut(url: string, key: string, value: string, timeoutMs = 3_000): Promise<void> {
+  await etcdPost(url, '/v3/kv/put', { key: b64(key), value: b64(value) }, timeoutMs);
+}
+
+/** The value stored at `key`, or undefined. */
+export async function etcdGet(url: string, key: string, timeoutMs = 3_000): Promise<string | undefined> {
+  const result = (await etcdPost(url, '/v3/kv/range', { key: b64(key) }, timeoutMs)) as {
+    kvs?: { value?: string }[];
+  };
+  const value = result.kvs?.[0]?.value;
+  return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+}
+
+export async function etcdHealth(url: string, timeoutMs = 2_000): Promise<string | undefined> {
+  const response = await fetch(new URL('/health', url), { signal: AbortSignal.timeout(timeoutMs) });
+  return ((await response.json()) as { health?: string }).health;
+}
