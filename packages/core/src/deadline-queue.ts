@@ -57,7 +57,10 @@ export class DeadlineQueue<K> {
   private arm(): void {
     while (this.heap.length > 0 && !this.isLive(this.heap[0]!)) this.pop();
     const first = this.heap[0];
-    if (!first) return this.disarm();
+    if (!first) {
+      this.disarm();
+      return;
+    }
     if (this.timer !== undefined && this.timerAt <= first.at) return;
     this.disarm();
     this.timerAt = first.at;

@@ -4,14 +4,19 @@ import {
   NodeNotRegisteredError,
   UnsupportedCapabilityError,
 } from './errors.js';
-import { type ExpiryVerdict, ExpirySweeper } from './expiry-sweeper.js';
+import { ExpirySweeper, type ExpiryVerdict } from './expiry-sweeper.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
 import { KeyedSerialQueue } from './keyed-serial-queue.js';
 import { LocalView } from './local-view.js';
 import { matchesFilter } from './node-filter-match.js';
 import { decodeRecord, differsBeyondLastSeen, encodeRecord } from './record-codec.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
-import type { BackendChange, BackendSnapshot, BackendWatch, DiscoveryBackend } from './spi/discovery-backend.js';
+import type {
+  BackendChange,
+  BackendSnapshot,
+  BackendWatch,
+  DiscoveryBackend,
+} from './spi/discovery-backend.js';
 import type { DiscoveryOptions, OwnNodeLostReason } from './types/discovery-options.js';
 import type { Logger } from './types/logger.js';
 import type { NodeChangeEvent } from './types/node-change-event.js';
@@ -73,7 +78,12 @@ function newInstanceId(): string {
   return globalThis.crypto.randomUUID();
 }
 
-function nodeFrom(registration: NodeRegistration, instanceId: string, registeredAt: number, lastSeen: number): NodeInfo {
+function nodeFrom(
+  registration: NodeRegistration,
+  instanceId: string,
+  registeredAt: number,
+  lastSeen: number,
+): NodeInfo {
   return Object.freeze({
     id: registration.id,
     ...(registration.address !== undefined ? { address: registration.address } : {}),
@@ -299,7 +309,11 @@ class Discovery implements NodeDiscovery {
         if (explicit) throw this.notOwned(id);
         return;
       }
-      const next: NodeInfo = Object.freeze({ ...own.info, load: load ?? own.info.load, lastSeen: Date.now() });
+      const next: NodeInfo = Object.freeze({
+        ...own.info,
+        load: load ?? own.info.load,
+        lastSeen: Date.now(),
+      });
       const refreshOnly = next.load === own.info.load;
       const result = await this.backend.put(id, encodeRecord(next), {
         expectedRevision: own.revision,
@@ -341,7 +355,11 @@ class Discovery implements NodeDiscovery {
   private async loseOwned(id: string, own: Owned, reason: OwnNodeLostReason): Promise<void> {
     this.disown(id);
     this.lostReasons.set(id, reason);
-    this.logger.warn(`owned node "${id}" was lost (${reason})`, { id, reason, instanceId: own.info.instanceId });
+    this.logger.warn(`owned node "${id}" was lost (${reason})`, {
+      id,
+      reason,
+      instanceId: own.info.instanceId,
+    });
     // The store no longer holds our record: the local view must not keep showing it.
     if (reason !== 'replaced') {
       this.sweeper?.forget(id);
@@ -358,7 +376,9 @@ class Discovery implements NodeDiscovery {
     const result = await this.backend.put(id, encodeRecord(info), { expectedRevision: null });
     if (!result.ok) {
       this.lostReasons.set(id, 'replaced');
-      this.logger.info(`node "${id}" was taken by another instance before it could be registered again`, { id });
+      this.logger.info(`node "${id}" was taken by another instance before it could be registered again`, {
+        id,
+      });
       return;
     }
     if (this.state !== 'open') return;
@@ -456,7 +476,8 @@ class Discovery implements NodeDiscovery {
         const node = this.decode(change.key, change.value, change.revision);
         if (!node) {
           // Another writer put something unreadable over a node: it is no longer a member.
-          if (this.view.applyDelete(change.key, change.revision, 'replaced', now)) this.sweeper?.forget(change.key);
+          if (this.view.applyDelete(change.key, change.revision, 'replaced', now))
+            this.sweeper?.forget(change.key);
           return;
         }
         if (!this.view.applyPut(node, change.revision, now)) return;
@@ -552,4 +573,3 @@ class Discovery implements NodeDiscovery {
     if (this.state === 'closing' || this.state === 'closed') throw new DiscoveryClosedError();
   }
 }
-

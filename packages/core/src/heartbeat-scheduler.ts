@@ -48,13 +48,16 @@ export class HeartbeatScheduler {
 
   private arm(id: string): void {
     this.clear(id);
-    const timer = setTimeout(() => {
-      if (this.timers.get(id) !== timer) return;
-      this.timers.delete(id);
-      this.beat(id).finally(() => {
-        if (this.wanted.has(id) && !this.timers.has(id) && !this.stopped) this.arm(id);
-      });
-    }, jittered(this.interval, this.random));
+    const timer = setTimeout(
+      () => {
+        if (this.timers.get(id) !== timer) return;
+        this.timers.delete(id);
+        this.beat(id).finally(() => {
+          if (this.wanted.has(id) && !this.timers.has(id) && !this.stopped) this.arm(id);
+        });
+      },
+      jittered(this.interval, this.random),
+    );
     this.timers.set(id, timer);
   }
 

@@ -1,4 +1,6 @@
 // The public surface of @roster/core.
+
+export { DeadlineQueue } from './deadline-queue.js';
 export { createDiscovery } from './discovery.js';
 export {
   BackendUnavailableError,
@@ -10,29 +12,10 @@ export {
   NodeNotRegisteredError,
   UnsupportedCapabilityError,
 } from './errors.js';
-export type { DiscoveryOptions, OwnNodeLostReason } from './types/discovery-options.js';
-export type { Logger } from './types/logger.js';
-export { silentLogger } from './types/logger.js';
-export type { LeaveReason, NodeChangeEvent } from './types/node-change-event.js';
-export type { NodeDiscovery } from './types/node-discovery.js';
-export type { NodeFilter } from './types/node-filter.js';
-export type { NodeInfo } from './types/node-info.js';
-export type { NodeRegistration } from './types/node-registration.js';
-export type { WatchOptions } from './types/watch-options.js';
 export { matchesFilter } from './node-filter-match.js';
-export { DEFAULT_TTL, MIN_TTL } from './resolve-options.js';
-
 // The record codec (wire format v1): the same bytes on every backend.
-export { decodeRecord, encodeRecord, WIRE_VERSION, type DecodeResult } from './record-codec.js';
-export {
-  assertValidKey,
-  assertValidNamespace,
-  assertValidRegistration,
-  assertValidValueSize,
-  idProblem,
-  MAX_RECORD_BYTES,
-} from './validation.js';
-
+export { type DecodeResult, decodeRecord, encodeRecord, WIRE_VERSION } from './record-codec.js';
+export { DEFAULT_TTL, MIN_TTL } from './resolve-options.js';
 // The backend SPI: what a backend implements (see docs/custom-backend.md).
 export type {
   BackendCapabilities,
@@ -47,7 +30,22 @@ export type {
   PutResult,
   WriteCondition,
 } from './spi/discovery-backend.js';
-export { DeadlineQueue } from './deadline-queue.js';
-
 // Node selection over the live view or a list of nodes.
 export * from './strategies/index.js';
+export type { DiscoveryOptions, OwnNodeLostReason } from './types/discovery-options.js';
+export type { Logger } from './types/logger.js';
+export { silentLogger } from './types/logger.js';
+export type { LeaveReason, NodeChangeEvent } from './types/node-change-event.js';
+export type { NodeDiscovery } from './types/node-discovery.js';
+export type { NodeFilter } from './types/node-filter.js';
+export type { NodeInfo } from './types/node-info.js';
+export type { NodeRegistration } from './types/node-registration.js';
+export type { WatchOptions } from './types/watch-options.js';
+export {
+  assertValidKey,
+  assertValidNamespace,
+  assertValidRegistration,
+  assertValidValueSize,
+  idProblem,
+  MAX_RECORD_BYTES,
+} from './validation.js';

@@ -45,11 +45,13 @@ export function decodeRecord(key: string, bytes: Uint8Array): DecodeResult {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     return { ok: false, problem: 'not a JSON object' };
   const r = parsed as Record<string, unknown>;
-  if (r.v !== WIRE_VERSION) return { ok: false, problem: `wire version ${JSON.stringify(r.v)}, this build reads ${WIRE_VERSION}` };
+  if (r.v !== WIRE_VERSION)
+    return { ok: false, problem: `wire version ${JSON.stringify(r.v)}, this build reads ${WIRE_VERSION}` };
   if (r.id !== key) return { ok: false, problem: `record id ${JSON.stringify(r.id)} differs from its key` };
   const badId = idProblem(r.id);
   if (badId) return { ok: false, problem: badId };
-  if (r.address !== undefined && typeof r.address !== 'string') return { ok: false, problem: 'address is not a string' };
+  if (r.address !== undefined && typeof r.address !== 'string')
+    return { ok: false, problem: 'address is not a string' };
   const metadata = r.metadata ?? {};
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
     return { ok: false, problem: 'metadata is not an object' };

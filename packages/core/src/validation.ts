@@ -8,7 +8,8 @@ const ID_PATTERN = /^[A-Za-z0-9_\-=.]+$/;
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 140 ? `${value.slice(0, 140)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 140 ? `${value.slice(0, 140)}…` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
@@ -19,8 +20,7 @@ export function idProblem(id: unknown): string | undefined {
   if (typeof id !== 'string') return `id must be a string, got ${show(id)}`;
   if (id.length < 1 || id.length > MAX_ID_LENGTH)
     return `id must be 1–${MAX_ID_LENGTH} characters, got ${id.length}: ${show(id)}`;
-  if (!ID_PATTERN.test(id))
-    return `id ${show(id)} has a character outside A-Z a-z 0-9 _ - = .`;
+  if (!ID_PATTERN.test(id)) return `id ${show(id)} has a character outside A-Z a-z 0-9 _ - = .`;
   if (id.startsWith('.') || id.endsWith('.') || id.includes('..'))
     return `id ${show(id)} has a dot first, last or doubled`;
   return undefined;
@@ -52,7 +52,10 @@ export function assertValidRegistration(node: unknown): asserts node is NodeRegi
   if (load !== undefined) assertValidLoad(load, id);
 }
 
-export function assertValidMetadata(metadata: unknown, id: string): asserts metadata is Record<string, string> {
+export function assertValidMetadata(
+  metadata: unknown,
+  id: string,
+): asserts metadata is Record<string, string> {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
     throw new InvalidNodeError(`metadata of ${show(id)} must be an object of strings, got ${show(metadata)}`);
   const proto = Object.getPrototypeOf(metadata);

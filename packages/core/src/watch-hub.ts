@@ -11,7 +11,10 @@ interface Watcher {
 }
 
 /** Seen through a filter, an event may become a join or a leave of the filtered set, or nothing. */
-export function throughFilter(event: NodeChangeEvent, filter: NodeFilter | undefined): NodeChangeEvent | undefined {
+export function throughFilter(
+  event: NodeChangeEvent,
+  filter: NodeFilter | undefined,
+): NodeChangeEvent | undefined {
   if (!filter?.metadata) return event;
   if (event.type !== 'updated') return matchesFilter(event.node, filter) ? event : undefined;
   const was = matchesFilter(event.previous, filter);

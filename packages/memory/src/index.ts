@@ -1,2 +1,2 @@
-export { memoryBackend, type MemoryBackendOptions } from './memory-backend.js';
+export { type MemoryBackendOptions, memoryBackend } from './memory-backend.js';
 export { createMemoryStore, type MemoryStore, type MemoryStoreFaults } from './memory-store.js';

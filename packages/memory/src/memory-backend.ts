@@ -76,7 +76,12 @@ class MemoryBackend implements DiscoveryBackend {
     assertValidKey(key);
     assertValidValueSize(value, key);
     const namespace = await this.ready();
-    const revision = namespace.put(key, value.slice(), options.expectedRevision, options.refreshOnly ?? false);
+    const revision = namespace.put(
+      key,
+      value.slice(),
+      options.expectedRevision,
+      options.refreshOnly ?? false,
+    );
     return revision === undefined ? { ok: false } : { ok: true, revision };
   }
 

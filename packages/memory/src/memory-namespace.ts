@@ -42,7 +42,12 @@ export class MemoryNamespace {
   }
 
   /** Puts a value (compare-and-set when `expected` is given); returns the new revision or undefined on conflict. */
-  put(key: string, value: Uint8Array, expected: number | null | undefined, refreshOnly: boolean): number | undefined {
+  put(
+    key: string,
+    value: Uint8Array,
+    expected: number | null | undefined,
+    refreshOnly: boolean,
+  ): number | undefined {
     const current = this.records.get(key);
     if (expected === null && current) return undefined;
     if (typeof expected === 'number' && current?.revision !== expected) return undefined;

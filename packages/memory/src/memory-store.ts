@@ -85,7 +85,8 @@ export class MemoryStoreImpl implements MemoryStore {
   /** Waits out a pause, and rejects while the simulated server is down: what every operation does first. */
   async reachable(): Promise<void> {
     if (this.paused) await this.paused;
-    if (this.down) throw new BackendUnavailableError('the memory store is unreachable (a simulated restart is under way)');
+    if (this.down)
+      throw new BackendUnavailableError('the memory store is unreachable (a simulated restart is under way)');
   }
 }
 

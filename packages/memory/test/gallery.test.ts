@@ -37,7 +37,12 @@ describe('conformance gallery', () => {
         '--reporter=json',
         `--outputFile=${out}`,
       ],
-      { cwd: packageDir, env: { ...process.env, ROSTER_TEST_RESULTS: '0' }, encoding: 'utf8', timeout: 240_000 },
+      {
+        cwd: packageDir,
+        env: { ...process.env, ROSTER_TEST_RESULTS: '0' },
+        encoding: 'utf8',
+        timeout: 240_000,
+      },
     );
     let report: { testResults: FileResult[] };
     try {
@@ -46,7 +51,10 @@ describe('conformance gallery', () => {
       throw new Error(`the gallery run wrote no report (exit ${run.status}): ${run.stderr.slice(-2000)}`);
     }
     files = new Map(
-      report.testResults.map((f) => [f.name.split('/').pop()!.replace('.conformance.ts', ''), f.assertionResults]),
+      report.testResults.map((f) => [
+        f.name.split('/').pop()!.replace('.conformance.ts', ''),
+        f.assertionResults,
+      ]),
     );
   }, 300_000);
 

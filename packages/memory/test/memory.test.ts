@@ -15,7 +15,10 @@ describeConformance({
 describe('memory backend', () => {
   it('rejects a second namespace user with another ttl (ConfigMismatchError)', async () => {
     const shared = createMemoryStore();
-    const a = await createDiscovery({ backend: memoryBackend({ store: shared, namespace: 'n' }), ttl: 2_000 });
+    const a = await createDiscovery({
+      backend: memoryBackend({ store: shared, namespace: 'n' }),
+      ttl: 2_000,
+    });
     await expect(
       createDiscovery({ backend: memoryBackend({ store: shared, namespace: 'n' }), ttl: 3_000 }),
     ).rejects.toMatchObject({ code: 'ERR_CONFIG_MISMATCH', message: expect.stringContaining('2000') });

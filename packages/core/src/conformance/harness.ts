@@ -81,7 +81,12 @@ export class Recorder {
   }
 
   /** Waits for the first event after index `from` matching `match`. */
-  async next(what: string, match: (e: NodeChangeEvent) => boolean, from = 0, timeout = WAIT_LIMIT): Promise<Seen> {
+  async next(
+    what: string,
+    match: (e: NodeChangeEvent) => boolean,
+    from = 0,
+    timeout = WAIT_LIMIT,
+  ): Promise<Seen> {
     return waitFor(
       `${what} (seen so far: ${this.summary().slice(-12).join(', ') || 'nothing'})`,
       () => this.seen.slice(from).find((s) => match(s.event)),

@@ -27,8 +27,8 @@ import { validationCases } from './cases/validation.js';
 import { watchCases } from './cases/watch.js';
 import { type ConformanceOptions, captureLogger, Scope, type SuiteContext } from './harness.js';
 
-export type { ConformanceFaults, ConformanceOptions } from './harness.js';
 export { INVALID_REGISTRATIONS } from './cases/validation.js';
+export type { ConformanceFaults, ConformanceOptions } from './harness.js';
 export { Recorder, waitFor, wellFormedProblem } from './harness.js';
 
 /** Registers the conformance cases (vitest `describe`/`it`) for one backend. */

@@ -99,7 +99,8 @@ export const MUTANTS: Record<string, Mutant> = {
     }),
   },
   duplicates: {
-    description: 'each change is delivered again after the next one, under a new revision (at-least-once replay)',
+    description:
+      'each change is delivered again after the next one, under a new revision (at-least-once replay)',
     caughtBy: title.ordering,
     createBackend: feedMutant((deliver) => {
       let previous: BackendChange | undefined;
@@ -134,7 +135,8 @@ export const MUTANTS: Record<string, Mutant> = {
     }),
   },
   'no-resync': {
-    description: 'after a reconnect the feed resumes from "now" without signalling resync: missed changes are lost',
+    description:
+      'after a reconnect the feed resumes from "now" without signalling resync: missed changes are lost',
     caughtBy: title.restart,
     createBackend: (store, namespace) =>
       new (class extends Wrapped {

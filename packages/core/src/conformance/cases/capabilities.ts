@@ -5,7 +5,10 @@ import { type SuiteContext, waitFor } from '../harness.js';
 /** Rules 11 and 12: namespaces; persistence and history where the backend declares them. */
 export function capabilityCases(suite: SuiteContext): void {
   describe.concurrent('namespaces and capabilities', () => {
-    it('namespaces: two namespaces on one server never see each other', async ({ expect, onTestFinished }) => {
+    it('namespaces: two namespaces on one server never see each other', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const one = suite.scope(onTestFinished);
       const two = one.sibling();
       const a = await one.open();
@@ -38,7 +41,12 @@ export function capabilityCases(suite: SuiteContext): void {
       const b = await scope.open();
       context.expect(b.get('keep-1')).toEqual(info);
       const watch = scope.record(b);
-      const left = await watch.next('left keep-1', (e) => e.type === 'left' && e.node.id === 'keep-1', 0, suite.ttl * 3 + 5_000);
+      const left = await watch.next(
+        'left keep-1',
+        (e) => e.type === 'left' && e.node.id === 'keep-1',
+        0,
+        suite.ttl * 3 + 5_000,
+      );
       context.expect(left.event).toMatchObject({ reason: 'expired' });
     });
 

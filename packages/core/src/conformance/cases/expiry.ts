@@ -7,7 +7,10 @@ export function expiryCases(suite: SuiteContext): void {
   const EARLY_SLACK = 5;
 
   describe.concurrent('expiry', () => {
-    it('expiry: an owner that closes without unregistering expires within the bound', async ({ expect, onTestFinished }) => {
+    it('expiry: an owner that closes without unregistering expires within the bound', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const watcher = await scope.open();
       const owner = await scope.open({ autoHeartbeat: false });
@@ -33,7 +36,10 @@ export function expiryCases(suite: SuiteContext): void {
       expect(await (await scope.raw()).get('crash-1')).toBeUndefined();
     });
 
-    it('expiry: a node whose owner stops calling heartbeat() expires, on the owner too', async ({ expect, onTestFinished }) => {
+    it('expiry: a node whose owner stops calling heartbeat() expires, on the owner too', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const owner = await scope.open({ autoHeartbeat: false, reregister: false });
       const watcher = await scope.open();
@@ -50,12 +56,18 @@ export function expiryCases(suite: SuiteContext): void {
       );
       expect(left.event).toMatchObject({ reason: 'expired' });
       expect(left.at - after).toBeLessThanOrEqual(suite.ttl + suite.expiryGrace);
-      const ownLeft = await ownWatch.next('left quiet-1 at the owner', (e) => e.type === 'left' && e.node.id === 'quiet-1');
+      const ownLeft = await ownWatch.next(
+        'left quiet-1 at the owner',
+        (e) => e.type === 'left' && e.node.id === 'quiet-1',
+      );
       expect(ownLeft.event).toMatchObject({ reason: 'expired' });
       expect(owner.get('quiet-1')).toBeUndefined();
     });
 
-    it('expiry: a node that keeps heartbeating never expires (3 × ttl)', async ({ expect, onTestFinished }) => {
+    it('expiry: a node that keeps heartbeating never expires (3 × ttl)', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const owner = await scope.open();
       const watcher = await scope.open();
@@ -66,7 +78,10 @@ export function expiryCases(suite: SuiteContext): void {
       expect(watch.summary('alive-1')).toEqual(['joined:alive-1']);
       expect(watcher.get('alive-1')?.instanceId).toBe(info.instanceId);
       const stored = await (await scope.raw()).get('alive-1');
-      expect(stored && decodeRecord('alive-1', stored.value)).toMatchObject({ ok: true, node: { instanceId: info.instanceId } });
+      expect(stored && decodeRecord('alive-1', stored.value)).toMatchObject({
+        ok: true,
+        node: { instanceId: info.instanceId },
+      });
       await waitFor('a fresh lastSeen', () => watcher.get('alive-1')!.lastSeen > info.lastSeen);
     });
   });

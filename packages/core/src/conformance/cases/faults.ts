@@ -37,7 +37,10 @@ export function faultCases(suite: SuiteContext): void {
       await waitFor(
         'a, b and a fresh instance agree on r-a, r-b, r-b2',
         () => {
-          const ids = a.list().map((n) => n.id).join(',');
+          const ids = a
+            .list()
+            .map((n) => n.id)
+            .join(',');
           return ids === 'r-a,r-b,r-b2' && view(a) === view(b) && view(a) === view(fresh);
         },
         30_000,
@@ -63,7 +66,10 @@ export function faultCases(suite: SuiteContext): void {
       await waitFor(
         'a, b and a fresh instance agree on p-a and p-b',
         () => {
-          const ids = fresh.list().map((n) => n.id).join(',');
+          const ids = fresh
+            .list()
+            .map((n) => n.id)
+            .join(',');
           return ids === 'p-a,p-b' && view(a) === view(b) && view(a) === view(fresh);
         },
         30_000,

@@ -5,7 +5,10 @@ import { type SuiteContext, waitFor } from '../harness.js';
 /** Rule 13: close. */
 export function lifecycleCases(suite: SuiteContext): void {
   describe.concurrent('close', () => {
-    it('close: unregisters owned nodes, ends watches, then every call rejects DiscoveryClosedError', async ({ expect, onTestFinished }) => {
+    it('close: unregisters owned nodes, ends watches, then every call rejects DiscoveryClosedError', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const a = await scope.open();
       const b = await scope.open();
@@ -31,7 +34,10 @@ export function lifecycleCases(suite: SuiteContext): void {
       expect((await (await scope.raw()).list()).entries).toEqual([]);
     });
 
-    it('close: { unregister: false } keeps the records; await using closes', async ({ expect, onTestFinished }) => {
+    it('close: { unregister: false } keeps the records; await using closes', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const b = await scope.open();
       const watch = scope.record(b);
@@ -65,14 +71,24 @@ export function lifecycleCases(suite: SuiteContext): void {
         }
       };
       await Promise.all([register(a, 'a'), register(b, 'b')]);
-      await waitFor('1,000 nodes everywhere', () =>
-        a.list().length === 1000 && b.list().length === 1000 && w.list().length === 1000 ? true : undefined,
-      30_000);
+      await waitFor(
+        '1,000 nodes everywhere',
+        () =>
+          a.list().length === 1000 && b.list().length === 1000 && w.list().length === 1000 ? true : undefined,
+        30_000,
+      );
       await waitFor('1,000 joined at the watcher', () => watch.events.length >= 1000);
-      expect(new Set(watch.events.filter((e) => e.type === 'joined').map((e) => e.node.id)).size, watch.summary().slice(0, 5).join()).toBe(1000);
+      expect(
+        new Set(watch.events.filter((e) => e.type === 'joined').map((e) => e.node.id)).size,
+        watch.summary().slice(0, 5).join(),
+      ).toBe(1000);
       expect(a.list().map((n) => n.instanceId)).toEqual(w.list().map((n) => n.instanceId));
       await a.close();
-      await waitFor('500 left', () => (w.list().length === 500 && b.list().length === 500 ? true : undefined), 30_000);
+      await waitFor(
+        '500 left',
+        () => (w.list().length === 500 && b.list().length === 500 ? true : undefined),
+        30_000,
+      );
       expect(w.list().every((n) => n.id.startsWith('b-'))).toBe(true);
     }, 90_000);
   });

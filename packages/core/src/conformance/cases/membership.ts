@@ -9,8 +9,18 @@ export function membershipCases(suite: SuiteContext): void {
       const scope = suite.scope(onTestFinished);
       const a = await scope.open();
       const before = Date.now();
-      const info = await a.register({ id: 'api-1', address: '10.0.0.5:8080', metadata: { role: 'api' }, load: 0.2 });
-      expect(info).toMatchObject({ id: 'api-1', address: '10.0.0.5:8080', metadata: { role: 'api' }, load: 0.2 });
+      const info = await a.register({
+        id: 'api-1',
+        address: '10.0.0.5:8080',
+        metadata: { role: 'api' },
+        load: 0.2,
+      });
+      expect(info).toMatchObject({
+        id: 'api-1',
+        address: '10.0.0.5:8080',
+        metadata: { role: 'api' },
+        load: 0.2,
+      });
       expect(info.instanceId).toEqual(expect.any(String));
       expect(info.registeredAt).toBeGreaterThanOrEqual(before - 1);
       expect(a.get('api-1')).toEqual(info);
@@ -19,7 +29,10 @@ export function membershipCases(suite: SuiteContext): void {
       expect((await raw.get('api-1'))?.value).toBeDefined();
     });
 
-    it('register: another instance sees joined within the propagation bound', async ({ expect, onTestFinished }) => {
+    it('register: another instance sees joined within the propagation bound', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const [a, b] = [await scope.open(), await scope.open()];
       const watchB = scope.record(b);
@@ -33,7 +46,10 @@ export function membershipCases(suite: SuiteContext): void {
       expect(b.get('web-1')?.metadata).toEqual({ role: 'web' });
     });
 
-    it('register: registering an owned id again is an update with the same instanceId', async ({ expect, onTestFinished }) => {
+    it('register: registering an owned id again is an update with the same instanceId', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const [a, b] = [await scope.open(), await scope.open()];
       const watch = scope.record(b);
@@ -41,14 +57,20 @@ export function membershipCases(suite: SuiteContext): void {
       const second = await a.register({ id: 'db-1', load: 2, metadata: { zone: 'z2' } });
       expect(second.instanceId).toBe(first.instanceId);
       expect(second.registeredAt).toBe(first.registeredAt);
-      await watch.next('updated db-1', (e) => e.type === 'updated' && e.node.id === 'db-1' && e.node.load === 2);
+      await watch.next(
+        'updated db-1',
+        (e) => e.type === 'updated' && e.node.id === 'db-1' && e.node.load === 2,
+      );
       expect(watch.summary('db-1')).toEqual(['joined:db-1', 'updated:db-1']);
       expect(wellFormedProblem(watch.events)).toBeUndefined();
     });
   });
 
   describe.concurrent('heartbeat', () => {
-    it('heartbeat: a plain heartbeat emits no event but refreshes lastSeen', async ({ expect, onTestFinished }) => {
+    it('heartbeat: a plain heartbeat emits no event but refreshes lastSeen', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const a = await scope.open({ autoHeartbeat: false });
       const b = await scope.open();
@@ -80,7 +102,10 @@ export function membershipCases(suite: SuiteContext): void {
       expect(a.get('hb-2')!.load).toBe(0.75);
     });
 
-    it('heartbeat: an id this instance does not own rejects NodeNotRegisteredError', async ({ expect, onTestFinished }) => {
+    it('heartbeat: an id this instance does not own rejects NodeNotRegisteredError', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const [a, b] = [await scope.open(), await scope.open()];
       await a.register({ id: 'hb-3' });
@@ -95,7 +120,8 @@ export function membershipCases(suite: SuiteContext): void {
       const [a, b, c] = [await scope.open(), await scope.open(), await scope.open()];
       const watchers = [scope.record(a), scope.record(b), scope.record(c)];
       await a.register({ id: 'un-1' });
-      for (const w of watchers) await w.next('joined un-1', (e) => e.type === 'joined' && e.node.id === 'un-1');
+      for (const w of watchers)
+        await w.next('joined un-1', (e) => e.type === 'joined' && e.node.id === 'un-1');
       await a.unregister('un-1');
       expect(a.get('un-1')).toBeUndefined();
       for (const w of watchers) {

@@ -34,7 +34,10 @@ export const INVALID_REGISTRATIONS: [string, unknown][] = [
 /** Rules 9 and 10: bad input and foreign data. */
 export function validationCases(suite: SuiteContext): void {
   describe.concurrent('validation', () => {
-    it('validation: bad input rejects InvalidNodeError and writes nothing', async ({ expect, onTestFinished }) => {
+    it('validation: bad input rejects InvalidNodeError and writes nothing', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const a = await scope.open();
       const b = await scope.open();
@@ -57,7 +60,10 @@ export function validationCases(suite: SuiteContext): void {
       expect(a.get('ok-1')!.load).toBe(0);
     });
 
-    it('validation: the backend itself refuses invalid keys and oversized values', async ({ expect, onTestFinished }) => {
+    it('validation: the backend itself refuses invalid keys and oversized values', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const raw = await scope.raw();
       const value = encodeRecord({
@@ -76,7 +82,10 @@ export function validationCases(suite: SuiteContext): void {
       expect((await raw.list()).entries).toEqual([]);
     });
 
-    it('foreign data: values that are not v1 records are skipped and logged, the watcher goes on', async ({ expect, onTestFinished }) => {
+    it('foreign data: values that are not v1 records are skipped and logged, the watcher goes on', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const logger = captureLogger();
       const a = await scope.open({ logger });
@@ -92,7 +101,10 @@ export function validationCases(suite: SuiteContext): void {
       expect(watch.summary()).toEqual(['joined:real-1']);
       expect(a.list().map((n) => n.id)).toEqual(['real-1']);
       for (const key of ['foreign-1', 'foreign-2', 'foreign-3', 'foreign-4'])
-        expect(logger.warnings.some((w) => w.includes(key)), `a warning naming ${key}`).toBe(true);
+        expect(
+          logger.warnings.some((w) => w.includes(key)),
+          `a warning naming ${key}`,
+        ).toBe(true);
       const late = captureLogger();
       const b = await scope.open({ logger: late });
       expect(b.list().map((n) => n.id)).toEqual(['real-1']);

@@ -4,7 +4,10 @@ import { type SuiteContext, waitFor, wellFormedProblem } from '../harness.js';
 /** Rule 7: snapshot, live changes, ordering, abort, close, slow consumers. */
 export function watchCases(suite: SuiteContext): void {
   describe.concurrent('watch', () => {
-    it('watch: includeExisting yields joined for every current node first', async ({ expect, onTestFinished }) => {
+    it('watch: includeExisting yields joined for every current node first', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const a = await scope.open();
       await Promise.all(['w-3', 'w-1', 'w-2'].map((id) => a.register({ id })));
@@ -28,7 +31,10 @@ export function watchCases(suite: SuiteContext): void {
       expect(watch.summary()).toEqual(['joined:x-2']);
     });
 
-    it('watch: per node, events arrive in order, without duplicates, nothing after left', async ({ expect, onTestFinished }) => {
+    it('watch: per node, events arrive in order, without duplicates, nothing after left', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const a = await scope.open({ autoHeartbeat: false });
       const b = await scope.open();
@@ -40,7 +46,10 @@ export function watchCases(suite: SuiteContext): void {
       await a.register({ id: 'o-1', load: 9 });
       await a.unregister('o-2');
       await watch.next('left o-2', (e) => e.type === 'left' && e.node.id === 'o-2');
-      await watch.next('joined o-1 again', (e) => e.type === 'joined' && e.node.id === 'o-1' && e.node.load === 9);
+      await watch.next(
+        'joined o-1 again',
+        (e) => e.type === 'joined' && e.node.id === 'o-1' && e.node.load === 9,
+      );
       // Sentinel: the feed is ordered, anything the changes above caused has arrived before it.
       await a.register({ id: 'o-sentinel' });
       await watch.next('joined o-sentinel', (e) => e.type === 'joined' && e.node.id === 'o-sentinel');
@@ -93,7 +102,10 @@ export function watchCases(suite: SuiteContext): void {
       await expect(aborted.next()).resolves.toMatchObject({ done: true });
     });
 
-    it('watch: close() completes iterators, also one first read after close', async ({ expect, onTestFinished }) => {
+    it('watch: close() completes iterators, also one first read after close', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const a = await scope.open();
       await a.register({ id: 'cl-1' });
@@ -105,7 +117,10 @@ export function watchCases(suite: SuiteContext): void {
       await expect(unread.next()).resolves.toMatchObject({ done: true });
     });
 
-    it('watch: a slow consumer blocks neither heartbeats nor other watchers', async ({ expect, onTestFinished }) => {
+    it('watch: a slow consumer blocks neither heartbeats nor other watchers', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const scope = suite.scope(onTestFinished);
       const a = await scope.open();
       const b = await scope.open();
