@@ -189,7 +189,7 @@ class Discovery implements NodeDiscovery {
     this.assertOpen();
     assertValidKey(id);
     if (load !== undefined) assertValidLoad(load, id);
-    if (!this.owned.has(id)) throw this.notOwned(id);
+    // Ownership is checked inside the queue: a re-registration under way there must finish first.
     await this.perId.run(id, () => this.beat(id, load, true));
   }
 

@@ -49,3 +49,7 @@ export {
   idProblem,
   MAX_RECORD_BYTES,
 } from './validation.js';
+
+// Live migration between backends.
+export { type MirrorBackend, type MirrorBackendOptions, type MirrorStats, mirrorBackend } from './mirror-backend.js';
+export { type BackendDiff, diffBackends } from './backend-diff.js';
