@@ -1,0 +1,1 @@
+export { type SqliteBackendOptions, sqliteBackend } from './sqlite-backend.js';
