@@ -473,6 +473,9 @@ class Discovery implements NodeDiscovery {
         this.requestResync(change.reason);
         return;
       case 'put': {
+        // The echo of our own write (or anything older than the view) needs no decoding.
+        const known = this.view.entry(change.key);
+        if (known && change.revision <= known.revision) return;
         const node = this.decode(change.key, change.value, change.revision);
         if (!node) {
           // Another writer put something unreadable over a node: it is no longer a member.

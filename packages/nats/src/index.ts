@@ -1,1 +1,1 @@
-export {};
+export { type NatsBackendOptions, natsBackend } from './nats-backend.js';

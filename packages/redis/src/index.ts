@@ -1,1 +1,1 @@
-export {};
+export { type RedisBackendOptions, redisBackend } from './redis-backend.js';

@@ -1,0 +1,132 @@
+import type { BackendChange, BackendWatch, Logger } from '@roster/core';
+import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
+import { type KeyLayout, prefixEnd } from './key-layout.js';
+import { endQuietly } from './lease-keep-alive.js';
+
+type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+
+/**
+ * The change feed of one namespace from a list's revision, on a watch stream of its own.
+ *
+ * etcd3's `WatchBuilder` is not used on purpose: after a reconnect it resumes from the revision of
+ * the last *header* it saw (the creation response's header revision included), so events between
+ * the requested start and that header can be skipped when the stream breaks during a catch-up, and
+ * a server that came back with less data than before is not noticed. Here any break — stream error
+ * or end, cancellation, compaction — ends the feed with `resync`: core lists again at a new
+ * revision and watches from there, which is gap-free by construction.
+ *
+ * Expiry is told from removal exactly, from what happened in the same revision: an explicit delete
+ * writes `leaves/<id>` in its transaction; a lease that runs out deletes every key attached to it at
+ * once, `history/<id>` included. A delete with neither (another tool removed the key) carries no
+ * reason and core infers one.
+ */
+export class EtcdFeed implements BackendWatch {
+  private stream: WatchStream | undefined;
+  private stopped = false;
+  private finished = false;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly layout: KeyLayout,
+    startRevision: number,
+    private readonly onChange: (change: BackendChange) => void,
+    private readonly logger: Logger,
+  ) {
+    this.client.watchClient.watch().then(
+      (stream) => this.attach(stream, startRevision),
+      (error: Error) => this.resync(`could not open an etcd watch stream: ${error.message}`),
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.close();
+  }
+
+  private attach(stream: WatchStream, startRevision: number): void {
+    if (this.stopped || this.finished) {
+      endQuietly(stream);
+      return;
+    }
+    this.stream = stream;
+    stream.on('data', (response) => this.receive(response, startRevision));
+    stream.on('error', (error) => this.resync(`the etcd watch stream failed: ${error.message}`));
+    stream.on('end', () => this.resync('etcd ended the watch stream'));
+    try {
+      stream.write({
+        create_request: {
+          key: this.layout.namespacePrefix,
+          range_end: prefixEnd(this.layout.namespacePrefix),
+          start_revision: startRevision,
+        },
+      });
+    } catch (error) {
+      this.resync(`could not start the etcd watch: ${(error as Error).message}`);
+    }
+  }
+
+  private receive(response: IWatchResponse, startRevision: number): void {
+    if (this.stopped || this.finished) return;
+    if (response.canceled) {
+      const compacted = Number(response.compact_revision);
+      this.resync(
+        compacted > 0
+          ? `etcd compacted its history to revision ${compacted}; the watch needed revision ${startRevision} or later`
+          : `etcd canceled the watch: ${response.cancel_reason || 'no reason given'}`,
+      );
+      return;
+    }
+    if (response.events.length > 0) this.deliverAll(response.events);
+  }
+
+  private deliverAll(events: IEvent[]): void {
+    const explicit = new Set<string>();
+    const leaseEnded = new Set<string>();
+    for (const event of events) {
+      const parsed = this.layout.parse(event.kv.key);
+      if (parsed?.kind === 'leave' && event.type === 'Put')
+        explicit.add(`${parsed.id}@${event.kv.mod_revision}`);
+      if (parsed?.kind === 'history' && event.type === 'Delete')
+        leaseEnded.add(`${parsed.id}@${event.kv.mod_revision}`);
+    }
+    for (const event of events) {
+      if (this.stopped || this.finished) return;
+      const parsed = this.layout.parse(event.kv.key);
+      if (!parsed) continue;
+      if (parsed.kind === 'invalid-node') {
+        this.logger.warn(`skipped etcd key "${parsed.key}": the part after nodes/ is not a valid node id`, {
+          key: parsed.key,
+        });
+        continue;
+      }
+      if (parsed.kind !== 'node') continue;
+      const revision = Number(event.kv.mod_revision);
+      if (event.type === 'Put') {
+        this.onChange({ type: 'put', key: parsed.id, value: new Uint8Array(event.kv.value), revision });
+        continue;
+      }
+      const tag = `${parsed.id}@${event.kv.mod_revision}`;
+      const reason = explicit.has(tag) ? 'unregistered' : leaseEnded.has(tag) ? 'expired' : undefined;
+      this.onChange(
+        reason
+          ? { type: 'delete', key: parsed.id, revision, reason }
+          : { type: 'delete', key: parsed.id, revision },
+      );
+    }
+  }
+
+  private resync(reason: string): void {
+    if (this.stopped || this.finished) return;
+    this.finished = true;
+    this.close();
+    this.logger.debug(`etcd feed lost continuity: ${reason}`);
+    this.onChange({ type: 'resync', reason });
+  }
+
+  private close(): void {
+    const stream = this.stream;
+    this.stream = undefined;
+    if (stream) endQuietly(stream);
+  }
+}

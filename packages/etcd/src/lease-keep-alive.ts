@@ -1,0 +1,154 @@
+import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
+
+type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
+
+interface Waiter {
+  resolve(ttl: number): void;
+  reject(error: Error): void;
+}
+
+/** Streams opened at most; a renewal waits on a stream only when all of them are busy. */
+const MAX_STREAMS = 8;
+
+/** One LeaseKeepAlive stream and the renewals it has not answered yet, per lease id in order. */
+class Channel {
+  readonly waiting = new Map<string, Waiter[]>();
+  pending = 0;
+  broken = false;
+
+  constructor(readonly stream: Promise<KeepAliveStream>) {}
+}
+
+/**
+ * One-shot lease renewals over a few long-lived LeaseKeepAlive streams. etcd3's
+ * `lease.keepaliveOnce()` opens a fresh stream per call, and its `Lease` keeps leases alive on a
+ * timer on its own, which is exactly what a per-key TTL must not do: here a lease is renewed only
+ * when the caller asks (after a successful put), so a key that is not put again runs out.
+ *
+ * etcd answers the requests of one stream in order, and it holds the answer to a lease that has
+ * just expired until that lease is revoked (up to a lessor tick and a raft round): everything
+ * queued behind it on the same stream waits too, and under load those leases would run out in
+ * turn. So a renewal goes to an idle stream, a new one is opened (up to 8) when none is idle, and a
+ * stream that does not answer within the timeout is dropped with its renewals.
+ */
+export class LeaseKeepAlive {
+  private channels: Channel[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Renews `leaseId` once; resolves with its TTL in seconds, 0 (or less) when the lease no longer exists. */
+  async renew(leaseId: string): Promise<number> {
+    if (this.closed) throw new Error('the lease keep-alive channel is closed');
+    const channel = this.pick();
+    channel.pending++;
+    let stream: KeepAliveStream;
+    try {
+      stream = await channel.stream;
+    } catch (error) {
+      channel.pending--;
+      throw error;
+    }
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new Error(`etcd did not answer a lease keep-alive within ${this.timeoutMs} ms`);
+        waiter.reject(error);
+        this.fail(channel, error);
+      }, this.timeoutMs);
+      const waiter: Waiter = {
+        resolve: (ttl) => {
+          clearTimeout(timer);
+          resolve(ttl);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      if (channel.broken) {
+        waiter.reject(new Error('the lease keep-alive stream broke'));
+        return;
+      }
+      let queue = channel.waiting.get(leaseId);
+      if (!queue) {
+        queue = [];
+        channel.waiting.set(leaseId, queue);
+      }
+      queue.push(waiter);
+      try {
+        stream.write({ ID: leaseId });
+      } catch (error) {
+        this.fail(channel, error as Error);
+      }
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const channel of this.channels)
+      this.fail(channel, new Error('the lease keep-alive channel was closed'));
+  }
+
+  private pick(): Channel {
+    let best: Channel | undefined;
+    for (const channel of this.channels) if (!best || channel.pending < best.pending) best = channel;
+    if (best && (best.pending === 0 || this.channels.length >= MAX_STREAMS)) return best;
+    return this.open();
+  }
+
+  private open(): Channel {
+    const channel = new Channel(this.client.leaseClient.leaseKeepAlive());
+    this.channels.push(channel);
+    channel.stream.then(
+      (stream) => {
+        if (channel.broken) {
+          endQuietly(stream);
+          return;
+        }
+        stream.on('data', (response) => {
+          const queue = channel.waiting.get(response.ID);
+          const waiter = queue?.shift();
+          if (queue && queue.length === 0) channel.waiting.delete(response.ID);
+          if (!waiter) return;
+          channel.pending--;
+          waiter.resolve(Number(response.TTL));
+        });
+        stream.on('error', (error) => this.fail(channel, error));
+        stream.on('end', () => this.fail(channel, new Error('etcd ended the lease keep-alive stream')));
+      },
+      (error: Error) => this.fail(channel, error),
+    );
+    return channel;
+  }
+
+  private fail(channel: Channel, error: Error): void {
+    if (channel.broken) return;
+    channel.broken = true;
+    this.channels = this.channels.filter((c) => c !== channel);
+    void channel.stream.then(endQuietly, () => {});
+    const queues = [...channel.waiting.values()];
+    channel.waiting.clear();
+    for (const queue of queues) for (const waiter of queue) waiter.reject(error);
+  }
+}
+
+/**
+ * Half-closes before cancelling: etcd3 resets every grpc client of the host when a stream that is
+ * still writable errors (a cancel counts), which would break the other streams of this client.
+ */
+export function endQuietly(stream: { end(): void; cancel(): void }): void {
+  try {
+    stream.end();
+  } catch {
+    // already ended
+  }
+  try {
+    stream.cancel();
+  } catch {
+    // already cancelled
+  }
+}

@@ -1,0 +1,124 @@
+import type { ConsumerMessages, JetStreamClient, JsMsg, PushConsumer } from '@nats-io/jetstream';
+import type { BackendChange, BackendWatch, Logger } from '@roster/core';
+import type { BucketLayout } from './bucket-layout.js';
+import { translateMessage } from './feed-message.js';
+
+/**
+ * The change feed of a records bucket from a cursor: an ordered push consumer starting at stream
+ * sequence cursor + 1. The client library recreates an ordered consumer from the last sequence it
+ * delivered when it sees a gap, so continuity holds across such hiccups; what it cannot bridge —
+ * a reconnect, the stream deleted or recreated — the backend reports through `resync()`.
+ */
+export class KvChangeFeed implements BackendWatch {
+  private consumer: PushConsumer | undefined;
+  private messages: ConsumerMessages | undefined;
+  private stopped = false;
+  /** Highest stream sequence delivered: duplicates after a consumer reset are dropped. */
+  private position: number;
+
+  constructor(
+    js: JetStreamClient,
+    private readonly layout: BucketLayout,
+    cursor: number,
+    private readonly onChange: (change: BackendChange) => void,
+    private readonly logger: Logger,
+    private readonly onEnd: (feed: KvChangeFeed) => void,
+    onConsumerTrouble: (what: string) => void,
+  ) {
+    this.position = cursor;
+    void this.start(js, cursor, onConsumerTrouble);
+  }
+
+  /** Highest sequence this feed has delivered (or its cursor). */
+  get delivered(): number {
+    return this.position;
+  }
+
+  /** Continuity is lost: tell core (which re-lists and opens a new feed) and deliver nothing more. */
+  resync(reason: string): void {
+    if (this.stopped) return;
+    this.deliver({ type: 'resync', reason });
+    void this.stop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.onEnd(this);
+    const messages = this.messages;
+    const consumer = this.consumer;
+    this.messages = undefined;
+    this.consumer = undefined;
+    await messages?.close().catch(() => {});
+    // Ephemeral, but deleting it now spares the server its inactivity timeout.
+    await consumer?.delete().catch(() => {});
+  }
+
+  private async start(
+    js: JetStreamClient,
+    cursor: number,
+    onConsumerTrouble: (what: string) => void,
+  ): Promise<void> {
+    try {
+      const consumer = await js.consumers.getPushConsumer(this.layout.stream, {
+        filter_subjects: `${this.layout.subjectPrefix}>`,
+        opt_start_seq: cursor + 1,
+      });
+      if (this.stopped) {
+        await consumer.delete().catch(() => {});
+        return;
+      }
+      this.consumer = consumer;
+      const messages = await consumer.consume({ callback: (m) => this.onMessage(m) });
+      if (this.stopped) {
+        await messages.close().catch(() => {});
+        await consumer.delete().catch(() => {});
+        return;
+      }
+      this.messages = messages;
+      void (async () => {
+        for await (const status of messages.status()) {
+          if (
+            status.type === 'stream_not_found' ||
+            status.type === 'ordered_consumer_recreated' ||
+            status.type === 'heartbeats_missed' ||
+            status.type === 'consumer_deleted'
+          )
+            onConsumerTrouble(status.type);
+        }
+      })().catch(() => {});
+      void messages.closed().then((error) => {
+        if (!this.stopped)
+          this.resync(
+            `the NATS change feed of "${this.layout.records}" ended${error ? `: ${error.message}` : ''}`,
+          );
+      });
+    } catch (error) {
+      this.resync(
+        `could not open the NATS change feed of "${this.layout.records}": ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private onMessage(m: JsMsg): void {
+    if (this.stopped || m.seq <= this.position) return;
+    this.position = m.seq;
+    const change = translateMessage(m, this.layout.subjectPrefix);
+    if (change.type === 'skip') {
+      this.logger.debug(`skipped a message in NATS KV bucket "${this.layout.records}": ${change.reason}`, {
+        seq: m.seq,
+      });
+      return;
+    }
+    this.deliver(change);
+  }
+
+  private deliver(change: BackendChange): void {
+    // A throw here would stop the consumer inside the NATS client: keep it in core's log instead.
+    try {
+      this.onChange(change);
+    } catch (error) {
+      this.logger.error('the change handler threw', { error });
+    }
+  }
+}
