@@ -9,7 +9,11 @@ export interface BackendDiff {
   /** Nodes the second store has and the first lacks. */
   readonly extra: readonly string[];
   /** Nodes both have with another instanceId, address, metadata or load. */
-  readonly changed: readonly { readonly id: string; readonly expected: NodeInfo; readonly actual: NodeInfo }[];
+  readonly changed: readonly {
+    readonly id: string;
+    readonly expected: NodeInfo;
+    readonly actual: NodeInfo;
+  }[];
   /** True when there is no difference. */
   readonly equal: boolean;
 }
@@ -42,7 +46,10 @@ function same(a: NodeInfo, b: NodeInfo): boolean {
  * if (!diff.equal) console.log(diff.missing, diff.extra, diff.changed);
  * ```
  */
-export async function diffBackends(expected: DiscoveryBackend, actual: DiscoveryBackend): Promise<BackendDiff> {
+export async function diffBackends(
+  expected: DiscoveryBackend,
+  actual: DiscoveryBackend,
+): Promise<BackendDiff> {
   const [a, b] = await Promise.all([nodesOf(expected), nodesOf(actual)]);
   const missing = [...a.keys()].filter((id) => !b.has(id)).sort();
   const extra = [...b.keys()].filter((id) => !a.has(id)).sort();

@@ -1,5 +1,6 @@
 // The public surface of @roster/core.
 
+export { type BackendDiff, diffBackends } from './backend-diff.js';
 export { DeadlineQueue } from './deadline-queue.js';
 export { createDiscovery } from './discovery.js';
 export {
@@ -12,6 +13,13 @@ export {
   NodeNotRegisteredError,
   UnsupportedCapabilityError,
 } from './errors.js';
+// Live migration between backends.
+export {
+  type MirrorBackend,
+  type MirrorBackendOptions,
+  type MirrorStats,
+  mirrorBackend,
+} from './mirror-backend.js';
 export { matchesFilter } from './node-filter-match.js';
 // The record codec (wire format v1): the same bytes on every backend.
 export { type DecodeResult, decodeRecord, encodeRecord, WIRE_VERSION } from './record-codec.js';
@@ -49,7 +57,3 @@ export {
   idProblem,
   MAX_RECORD_BYTES,
 } from './validation.js';
-
-// Live migration between backends.
-export { type MirrorBackend, type MirrorBackendOptions, type MirrorStats, mirrorBackend } from './mirror-backend.js';
-export { type BackendDiff, diffBackends } from './backend-diff.js';

@@ -60,7 +60,12 @@ class Mirror implements MirrorBackend {
   private secondaryOpen: Promise<boolean> | undefined;
   private secondaryRetryAt = 0;
   private queue: Promise<void> = Promise.resolve();
-  private counters = { secondaryWrites: 0, secondaryFailures: 0, lastSecondaryError: undefined as unknown, pending: 0 };
+  private counters = {
+    secondaryWrites: 0,
+    secondaryFailures: 0,
+    lastSecondaryError: undefined as unknown,
+    pending: 0,
+  };
 
   constructor(
     private readonly primary: DiscoveryBackend,
@@ -112,12 +117,15 @@ class Mirror implements MirrorBackend {
   }
 
   get history() {
-    return this.primary.history ? (key: string, limit: number) => this.primary.history!(key, limit) : undefined;
+    return this.primary.history
+      ? (key: string, limit: number) => this.primary.history!(key, limit)
+      : undefined;
   }
 
   async verify(): Promise<BackendDiff> {
     await this.queue;
-    if (!(await this.openSecondary())) throw new Error('the secondary backend is not open; see the logged errors');
+    if (!(await this.openSecondary()))
+      throw new Error('the secondary backend is not open; see the logged errors');
     return diffBackends(this.primary, this.secondary);
   }
 
@@ -160,8 +168,11 @@ class Mirror implements MirrorBackend {
   private failed(what: string, error: unknown): void {
     this.counters.secondaryFailures += 1;
     this.counters.lastSecondaryError = error;
-    this.logger.warn(`mirror: the secondary ${this.secondary.name} backend failed (${what}); the primary goes on`, {
-      error,
-    });
+    this.logger.warn(
+      `mirror: the secondary ${this.secondary.name} backend failed (${what}); the primary goes on`,
+      {
+        error,
+      },
+    );
   }
 }

@@ -9,7 +9,10 @@ import { mapBackend } from './fixtures/map-backend.js';
 describeConformance({
   name: 'mirror (map → map)',
   createBackend: ({ namespace }) =>
-    mirrorBackend({ primary: mapBackend({ namespace }), secondary: mapBackend({ namespace: `${namespace}-copy` }) }),
+    mirrorBackend({
+      primary: mapBackend({ namespace }),
+      secondary: mapBackend({ namespace: `${namespace}-copy` }),
+    }),
 });
 
 function broken(): DiscoveryBackend {
@@ -33,7 +36,10 @@ function broken(): DiscoveryBackend {
 
 describe('mirrorBackend', () => {
   it('copies every write to the secondary, and verify() finds no difference', async () => {
-    const backend = mirrorBackend({ primary: mapBackend({ namespace: 'm1' }), secondary: mapBackend({ namespace: 'm1-copy' }) });
+    const backend = mirrorBackend({
+      primary: mapBackend({ namespace: 'm1' }),
+      secondary: mapBackend({ namespace: 'm1-copy' }),
+    });
     const discovery = await createDiscovery({ backend, ttl: 5_000 });
     await discovery.register({ id: 'a', metadata: { role: 'api' } });
     await discovery.register({ id: 'b' });
@@ -60,7 +66,10 @@ describe('mirrorBackend', () => {
     const stray = mapBackend({ namespace: 'm2-copy' });
     await stray.open({ ttl: 5_000, logger: console });
     const c = (await primary.get('b'))!.value;
-    await stray.put('b', new TextEncoder().encode(new TextDecoder().decode(c).replace('"load":0', '"load":7')));
+    await stray.put(
+      'b',
+      new TextEncoder().encode(new TextDecoder().decode(c).replace('"load":0', '"load":7')),
+    );
     const diff = await backend.verify();
     expect(diff.missing).toEqual(['a']);
     expect(diff.changed.map((d) => [d.id, d.expected.load, d.actual.load])).toEqual([['b', 0, 7]]);

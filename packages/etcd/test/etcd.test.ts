@@ -87,7 +87,11 @@ function ensureBuilt(): void {
   const dist = `${root}dist/index.js`;
   const newestSource = Math.max(...readdirSync(`${root}src`).map((f) => statSync(`${root}src/${f}`).mtimeMs));
   if (existsSync(dist) && statSync(dist).mtimeMs >= newestSource) return;
-  const build = spawnSync(`${root}node_modules/.bin/tsup`, [], { cwd: root, stdio: 'pipe', encoding: 'utf8' });
+  const build = spawnSync(`${root}node_modules/.bin/tsup`, [], {
+    cwd: root,
+    stdio: 'pipe',
+    encoding: 'utf8',
+  });
   if (build.status !== 0) throw new Error(`building @roster/etcd failed:\n${build.stdout}\n${build.stderr}`);
 }
 
