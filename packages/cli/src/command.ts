@@ -1,4 +1,4 @@
-import type { NodeDiscovery, NodeFilter } from '@roster/core';
+import type { DiscoveryBackend, NodeDiscovery, NodeFilter } from '@roster/core';
 import type { OptionSpecs, ParsedArgs } from './argv.js';
 import type { BackendTarget } from './backend-url.js';
 import type { Progress } from './progress.js';
@@ -33,6 +33,11 @@ export interface CommandContext {
   namespace(options?: ConnectOptions): string;
   /** Opens a discovery instance; closed for the command if it throws, and at exit if still open. */
   connect(options?: ConnectOptions): Promise<NodeDiscovery>;
+  /**
+   * Opens a raw backend (no discovery instance) for `url`, e.g. both ends of `migrate`; closed
+   * at exit. The namespace defaults to `--namespace`, else the URL's, else `default`.
+   */
+  openBackend(url: string, options?: ConnectOptions): Promise<DiscoveryBackend>;
   /** `--filter k=v …` as a NodeFilter (undefined when none). */
   filter(): NodeFilter | undefined;
 }

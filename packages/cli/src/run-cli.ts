@@ -1,4 +1,4 @@
-import { createDiscovery, type Logger, type NodeDiscovery, type NodeFilter } from '@roster/core';
+import { createDiscovery, DEFAULT_TTL, type Logger, type NodeFilter } from '@roster/core';
 import { type ParsedArgs, parseCommandArgs, splitCommand } from './argv.js';
 import { createBackend } from './backend-factory.js';
 import { type BackendTarget, describeTarget, parseBackendUrl } from './backend-url.js';
@@ -63,7 +63,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   const removeSignalHandlers = options.interrupt
     ? linkSignal(options.interrupt, interruption)
     : installSignalHandlers(interruption, err);
-  const opened = new Set<NodeDiscovery>();
+  const opened = new Set<Closeable>();
   const progress = new Progress(err);
 
   try {
@@ -138,13 +138,18 @@ function requireCommand(name: string): Command {
   );
 }
 
+/** What a command opened and the CLI closes at exit: discovery instances and raw backends. */
+interface Closeable {
+  close(): Promise<unknown>;
+}
+
 interface ContextParts {
   out: Terminal;
   err: Terminal;
   env: Record<string, string | undefined>;
   verbose: boolean;
   progress: Progress;
-  opened: Set<NodeDiscovery>;
+  opened: Set<Closeable>;
   interrupt: AbortSignal;
   loadModule: ModuleLoader;
 }
@@ -172,6 +177,37 @@ function createContext(args: ParsedArgs, parts: ContextParts): CommandContext {
     filter(): NodeFilter | undefined {
       const metadata = args.pairs('filter');
       return Object.keys(metadata).length > 0 ? { metadata } : undefined;
+    },
+    async openBackend(url: string, options: ConnectOptions = {}) {
+      const where = parseBackendUrl(url);
+      const namespace = options.namespace ?? args.string('namespace') ?? where.namespace ?? 'default';
+      const ttl = options.ttl ?? ttlOption(args, env) ?? DEFAULT_TTL;
+      const timeout = args.number('connect-timeout', { min: 100, integer: true }) ?? DEFAULT_CONNECT_TIMEOUT;
+      const backend = await createBackend(
+        where,
+        namespace,
+        connectionFlags(args, env),
+        parts.loadModule,
+        timeout,
+      );
+      progress.start(`connecting to ${describeTarget(where)} (namespace ${namespace}) …`, 300);
+      try {
+        await deadline(backend.open({ ttl, logger }), timeout, interrupt, () => {
+          backend.close().catch(() => {});
+        });
+        opened.add(backend);
+        return backend;
+      } catch (error) {
+        if (error === TIMED_OUT)
+          throw new CliError(`cannot reach ${describeTarget(where)} within ${duration(timeout)}`, {
+            hint: 'is the server running? check the URL and the credentials, or raise --connect-timeout',
+          });
+        if (error === INTERRUPTED)
+          throw new CliError('interrupted while connecting', { exitCode: EXIT_INTERRUPTED });
+        throw error;
+      } finally {
+        progress.stop();
+      }
     },
     async connect(options: ConnectOptions = {}) {
       const where = context.target();
@@ -334,9 +370,9 @@ class CliLogger implements Logger {
   }
 }
 
-async function closeAll(opened: Set<NodeDiscovery>, err: Terminal): Promise<void> {
+async function closeAll(opened: Set<Closeable>, err: Terminal): Promise<void> {
   if (opened.size === 0) return;
-  const closing = Promise.allSettled([...opened].map((discovery) => discovery.close()));
+  const closing = Promise.allSettled([...opened].map((resource) => resource.close()));
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = await Promise.race([
     closing.then(() => false),

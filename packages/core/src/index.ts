@@ -20,6 +20,13 @@ export {
   type MirrorStats,
   mirrorBackend,
 } from './mirror-backend.js';
+export {
+  type CopyOptions,
+  type CopyResult,
+  copyRecords,
+  type FollowOptions,
+  followRecords,
+} from './namespace-copy.js';
 export { matchesFilter } from './node-filter-match.js';
 // The record codec (wire format v1): the same bytes on every backend.
 export { type DecodeResult, decodeRecord, encodeRecord, WIRE_VERSION } from './record-codec.js';

@@ -3,12 +3,13 @@ import { demo } from './demo.js';
 import { get } from './get.js';
 import { history } from './history.js';
 import { ls } from './ls.js';
+import { migrate } from './migrate.js';
 import { register } from './register.js';
 import { unregister } from './unregister.js';
 import { watch } from './watch.js';
 
 /** Every subcommand, in the order `roster --help` lists them. */
-export const COMMANDS: readonly Command[] = [ls, watch, get, history, register, unregister, demo];
+export const COMMANDS: readonly Command[] = [ls, watch, get, history, register, unregister, migrate, demo];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((command) => command.name === name);
