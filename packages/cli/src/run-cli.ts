@@ -158,6 +158,10 @@ function createContext(args: ParsedArgs, parts: ContextParts): CommandContext {
   const { out, err, env, progress, opened, interrupt } = parts;
   let target: BackendTarget | undefined;
   const logger = new CliLogger(err, parts.verbose, progress);
+  const connectTimeout = () =>
+    args.number('connect-timeout', { min: 100, integer: true }) ?? DEFAULT_CONNECT_TIMEOUT;
+  const backendFor = (where: BackendTarget, namespace: string, timeout: number) =>
+    createBackend(where, namespace, connectionFlags(args, env), parts.loadModule, timeout);
   const context: CommandContext = {
     args,
     out,
@@ -182,14 +186,8 @@ function createContext(args: ParsedArgs, parts: ContextParts): CommandContext {
       const where = parseBackendUrl(url);
       const namespace = options.namespace ?? args.string('namespace') ?? where.namespace ?? 'default';
       const ttl = options.ttl ?? ttlOption(args, env) ?? DEFAULT_TTL;
-      const timeout = args.number('connect-timeout', { min: 100, integer: true }) ?? DEFAULT_CONNECT_TIMEOUT;
-      const backend = await createBackend(
-        where,
-        namespace,
-        connectionFlags(args, env),
-        parts.loadModule,
-        timeout,
-      );
+      const timeout = connectTimeout();
+      const backend = await backendFor(where, namespace, timeout);
       progress.start(`connecting to ${describeTarget(where)} (namespace ${namespace}) …`, 300);
       try {
         await deadline(backend.open({ ttl, logger }), timeout, interrupt, () => {
@@ -198,13 +196,7 @@ function createContext(args: ParsedArgs, parts: ContextParts): CommandContext {
         opened.add(backend);
         return backend;
       } catch (error) {
-        if (error === TIMED_OUT)
-          throw new CliError(`cannot reach ${describeTarget(where)} within ${duration(timeout)}`, {
-            hint: 'is the server running? check the URL and the credentials, or raise --connect-timeout',
-          });
-        if (error === INTERRUPTED)
-          throw new CliError('interrupted while connecting', { exitCode: EXIT_INTERRUPTED });
-        throw error;
+        throw connectionFailure(error, where, timeout);
       } finally {
         progress.stop();
       }
@@ -213,14 +205,8 @@ function createContext(args: ParsedArgs, parts: ContextParts): CommandContext {
       const where = context.target();
       const namespace = context.namespace(options);
       const ttl = options.ttl ?? ttlOption(args, env);
-      const timeout = args.number('connect-timeout', { min: 100, integer: true }) ?? DEFAULT_CONNECT_TIMEOUT;
-      const backend = await createBackend(
-        where,
-        namespace,
-        connectionFlags(args, env),
-        parts.loadModule,
-        timeout,
-      );
+      const timeout = connectTimeout();
+      const backend = await backendFor(where, namespace, timeout);
       progress.start(`connecting to ${describeTarget(where)} (namespace ${namespace}) …`, 300);
       logger.hold();
       const opening = createDiscovery({
@@ -244,13 +230,7 @@ function createContext(args: ParsedArgs, parts: ContextParts): CommandContext {
         return discovery;
       } catch (error) {
         logger.release('mute');
-        if (error === TIMED_OUT)
-          throw new CliError(`cannot reach ${describeTarget(where)} within ${duration(timeout)}`, {
-            hint: 'is the server running? check --url and the credentials, or raise --connect-timeout',
-          });
-        if (error === INTERRUPTED)
-          throw new CliError('interrupted while connecting', { exitCode: EXIT_INTERRUPTED });
-        throw error;
+        throw connectionFailure(error, where, timeout);
       } finally {
         progress.stop();
       }
@@ -269,6 +249,17 @@ function ttlOption(args: ParsedArgs, env: Record<string, string | undefined>): n
       `ROSTER_TTL must be an integer number of ms >= 1000, got ${JSON.stringify(env.ROSTER_TTL)}`,
     );
   return fromEnv;
+}
+
+/** What a failed connection attempt says: a timeout and an interruption get their own line. */
+function connectionFailure(error: unknown, where: BackendTarget, timeout: number): unknown {
+  if (error === TIMED_OUT)
+    return new CliError(`cannot reach ${describeTarget(where)} within ${duration(timeout)}`, {
+      hint: 'is the server running? check the URL and the credentials, or raise --connect-timeout',
+    });
+  if (error === INTERRUPTED)
+    return new CliError('interrupted while connecting', { exitCode: EXIT_INTERRUPTED });
+  return error;
 }
 
 const TIMED_OUT = Symbol('timed out');
