@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lines, roster } from './helpers/roster-process.js';
 
-const COMMANDS = ['ls', 'watch', 'get', 'history', 'register', 'unregister', 'demo'];
+const COMMANDS = ['ls', 'watch', 'get', 'history', 'register', 'unregister', 'migrate', 'bench', 'demo'];
 
 describe('roster --help', () => {
   it('lists every command, the backends and the exit codes', async () => {
@@ -153,5 +153,26 @@ describe('memory', () => {
     expect(events.filter((e) => e.type === 'joined')).toHaveLength(3);
     expect(events.filter((e) => e.type === 'left').map((e) => e.reason)).toEqual(['expired', 'unregistered']);
     expect(result.stderr).toContain('Membership at the end (1 nodes)');
+  });
+});
+
+describe('roster bench', () => {
+  it('measures propagation and heartbeats on memory and cleans up after itself', async () => {
+    const result = await roster([
+      'bench',
+      '--url',
+      'memory:',
+      '--nodes',
+      '20',
+      '--duration',
+      '0.5',
+      '--json',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const measured = JSON.parse(result.stdout);
+    expect(measured).toMatchObject({ backend: 'memory', nodes: 20 });
+    expect(measured.registerToJoinedP50Ms).toBeGreaterThan(0);
+    expect(measured.registerToJoinedP99Ms).toBeGreaterThanOrEqual(measured.registerToJoinedP50Ms);
+    expect(measured.heartbeatsPerSecond).toBeGreaterThan(0);
   });
 });

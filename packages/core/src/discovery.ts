@@ -51,6 +51,14 @@ export async function createDiscovery(options: DiscoveryOptions): Promise<NodeDi
 interface Owned {
   info: NodeInfo;
   revision: number;
+  /** The heartbeat on its way to the store: its echo in the feed needs no decoding. */
+  writing?: { readonly bytes: Uint8Array; readonly info: NodeInfo };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 type State = 'opening' | 'open' | 'closing' | 'closed';
@@ -315,10 +323,14 @@ class Discovery implements NodeDiscovery {
         lastSeen: Date.now(),
       });
       const refreshOnly = next.load === own.info.load;
-      const result = await this.backend.put(id, encodeRecord(next), {
-        expectedRevision: own.revision,
-        refreshOnly,
-      });
+      const bytes = encodeRecord(next);
+      own.writing = { bytes, info: next };
+      let result: Awaited<ReturnType<DiscoveryBackend['put']>>;
+      try {
+        result = await this.backend.put(id, bytes, { expectedRevision: own.revision, refreshOnly });
+      } finally {
+        own.writing = undefined;
+      }
       if (this.owned.get(id) !== own) continue;
       if (result.ok) {
         this.wrote(own, next, result.revision);
@@ -476,7 +488,11 @@ class Discovery implements NodeDiscovery {
         // The echo of our own write (or anything older than the view) needs no decoding.
         const known = this.view.entry(change.key);
         if (known && change.revision <= known.revision) return;
-        const node = this.decode(change.key, change.value, change.revision);
+        const writing = this.owned.get(change.key)?.writing;
+        const node =
+          writing && sameBytes(writing.bytes, change.value)
+            ? writing.info
+            : this.decode(change.key, change.value, change.revision);
         if (!node) {
           // Another writer put something unreadable over a node: it is no longer a member.
           if (this.view.applyDelete(change.key, change.revision, 'replaced', now))

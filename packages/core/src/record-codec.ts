@@ -64,15 +64,16 @@ export function decodeRecord(key: string, bytes: Uint8Array): DecodeResult {
     return { ok: false, problem: 'instanceId is missing' };
   if (!isFiniteNumber(r.registeredAt) || !isFiniteNumber(r.lastSeen))
     return { ok: false, problem: 'registeredAt or lastSeen is not a number' };
-  const node: NodeInfo = {
+  // `metadata` is a fresh object from JSON.parse: frozen in place, not copied.
+  const node: { -readonly [K in keyof NodeInfo]: NodeInfo[K] } = {
     id: r.id,
-    ...(r.address !== undefined ? { address: r.address as string } : {}),
-    metadata: Object.freeze({ ...(metadata as Record<string, string>) }),
+    metadata: Object.freeze(metadata as Record<string, string>),
     load,
     instanceId: r.instanceId,
     registeredAt: r.registeredAt,
     lastSeen: r.lastSeen,
   };
+  if (r.address !== undefined) node.address = r.address as string;
   return { ok: true, node: Object.freeze(node) };
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { bench } from './bench.js';
 import { demo } from './demo.js';
 import { get } from './get.js';
 import { history } from './history.js';
@@ -9,7 +10,17 @@ import { unregister } from './unregister.js';
 import { watch } from './watch.js';
 
 /** Every subcommand, in the order `roster --help` lists them. */
-export const COMMANDS: readonly Command[] = [ls, watch, get, history, register, unregister, migrate, demo];
+export const COMMANDS: readonly Command[] = [
+  ls,
+  watch,
+  get,
+  history,
+  register,
+  unregister,
+  migrate,
+  bench,
+  demo,
+];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((command) => command.name === name);
