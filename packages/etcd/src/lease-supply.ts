@@ -1,12 +1,16 @@
+/** Spares kept granted ahead of time: enough for a burst of registrations back to back. */
+const SPARES = 4;
+
 /**
- * Hands out fresh leases for new keys, keeping one granted ahead of time. A lease grant is a raft
- * write of its own, as expensive as the put: granting while a node registers would double the
- * time until other instances see it join. A spare is only used while it has more than half its
- * TTL left, and is renewed when taken and again after the put, so its age never shortens a key's life.
+ * Hands out fresh leases for new keys, keeping a few granted ahead of time. A lease grant is a
+ * raft write of its own, as expensive as the put: granting while a node registers would double the
+ * time until other instances see it join — and with a single spare, registrations back to back
+ * would outrun its refill. A spare is only used while it has more than half its TTL left, and is
+ * renewed when taken and again after the put, so its age never shortens a key's life.
  */
 export class LeaseSupply {
-  private spare: { id: string; grantedAt: number } | undefined;
-  private refilling = false;
+  private readonly spares: { id: string; grantedAt: number }[] = [];
+  private refilling = 0;
   private closed = false;
 
   constructor(
@@ -16,45 +20,49 @@ export class LeaseSupply {
     private readonly seconds: number,
   ) {}
 
-  /** Keeps a lease granted elsewhere (the probe of `open()`) as the spare. */
+  /** Keeps a lease granted elsewhere (the probe of `open()`) as a spare. */
   offer(id: string, grantedAt: number): void {
-    if (this.closed || this.spare) this.revoke(id);
-    else this.spare = { id, grantedAt };
+    if (this.closed || this.spares.length >= SPARES) this.revoke(id);
+    else this.spares.push({ id, grantedAt });
   }
 
-  /** A lease with at least half its TTL left, and a new spare on its way. */
+  /** A lease with at least half its TTL left, and new spares on their way. */
   async take(): Promise<string> {
-    const spare = this.spare;
-    this.spare = undefined;
+    let taken: { id: string; grantedAt: number } | undefined;
+    while (!taken && this.spares.length > 0) {
+      const spare = this.spares.pop()!;
+      if (Date.now() - spare.grantedAt < this.seconds * 500) taken = spare;
+      else this.revoke(spare.id);
+    }
     this.refill();
-    if (spare && Date.now() - spare.grantedAt < this.seconds * 500) {
+    if (taken) {
       // Renewed now as well as after the put: a put that queues behind heavy load must not
       // find the spare's remaining half TTL used up before it lands.
-      this.renew(spare.id);
-      return spare.id;
+      this.renew(taken.id);
+      return taken.id;
     }
     return this.grant();
   }
 
   close(): void {
     this.closed = true;
-    if (this.spare) this.revoke(this.spare.id);
-    this.spare = undefined;
+    for (const spare of this.spares.splice(0)) this.revoke(spare.id);
   }
 
   private refill(): void {
-    if (this.refilling || this.closed) return;
-    this.refilling = true;
-    const grantedAt = Date.now();
-    this.grant().then(
-      (id) => {
-        this.refilling = false;
-        this.offer(id, grantedAt);
-      },
-      () => {
-        // The next take() grants on demand and reports the failure to its caller.
-        this.refilling = false;
-      },
-    );
+    while (!this.closed && this.spares.length + this.refilling < SPARES) {
+      this.refilling += 1;
+      const grantedAt = Date.now();
+      this.grant().then(
+        (id) => {
+          this.refilling -= 1;
+          this.offer(id, grantedAt);
+        },
+        () => {
+          // The next take() grants on demand and reports the failure to its caller.
+          this.refilling -= 1;
+        },
+      );
+    }
   }
 }
