@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { type BinarySpec, findBinary } from './binary-lookup.js';
 import { freePorts, isPortFree } from './free-port.js';
+import { ManagedServiceHandle } from './managed-service-handle.js';
 import { AddressInUseError, ProcessServer } from './process-server.js';
 import { trackHandle, trackTempDir, untrackHandle, untrackTempDir } from './registry.js';
 import type { CommonStartOptions, ServiceHandle, ServiceKind } from './service-handle.js';
@@ -27,17 +27,11 @@ const DEFAULT_STARTUP_TIMEOUT_MS = 20_000;
 const START_ATTEMPTS = 3;
 
 /** A server binary we spawned: owns its process, ports, temp dir and log file. */
-class BinaryServiceHandle<Ports> implements ServiceHandle {
+class BinaryServiceHandle<Ports> extends ManagedServiceHandle<Ports> {
   readonly source = 'binary' as const;
-  readonly kind: ServiceKind;
-  readonly url: string;
-  readonly ports: Ports;
   readonly #server: ProcessServer;
   readonly #tempDir: string;
   readonly #allPorts: number[];
-  #stopped: Promise<void> | undefined;
-  // stop/restart/kill run one after another; suspend/resume are single signals and do not queue.
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     kind: ServiceKind,
@@ -47,49 +41,10 @@ class BinaryServiceHandle<Ports> implements ServiceHandle {
     server: ProcessServer,
     tempDir: string,
   ) {
-    this.kind = kind;
-    this.url = url;
-    this.ports = ports;
+    super(kind, url, ports);
     this.#allPorts = allPorts;
     this.#server = server;
     this.#tempDir = tempDir;
-  }
-
-  stop(): Promise<void> {
-    this.#stopped ??= this.#enqueue(async () => {
-      try {
-        await this.#server.stop();
-      } finally {
-        rmSync(this.#tempDir, { recursive: true, force: true });
-        untrackTempDir(this.#tempDir);
-        untrackHandle(this);
-      }
-    });
-    return this.#stopped;
-  }
-
-  restart(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertNotStopped('restart');
-      await this.#server.stop();
-      await startOnSamePorts(this.#server, this.#allPorts);
-    });
-  }
-
-  kill(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertNotStopped('kill');
-      await this.#server.kill();
-    });
-  }
-
-  async pause(ms: number): Promise<void> {
-    this.#server.suspend();
-    try {
-      await delay(ms);
-    } finally {
-      this.#server.resume();
-    }
   }
 
   async suspend(): Promise<void> {
@@ -100,15 +55,23 @@ class BinaryServiceHandle<Ports> implements ServiceHandle {
     this.#server.resume();
   }
 
-  #assertNotStopped(operation: string): void {
-    if (this.#stopped)
-      throw new Error(`cannot ${operation} ${this.kind} at ${this.url}: it was stopped with stop()`);
+  protected async shutDown(): Promise<void> {
+    try {
+      await this.#server.stop();
+    } finally {
+      rmSync(this.#tempDir, { recursive: true, force: true });
+      untrackTempDir(this.#tempDir);
+      untrackHandle(this);
+    }
   }
 
-  #enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(operation);
-    this.#queue = result.catch(() => undefined);
-    return result;
+  protected async startAgain(): Promise<void> {
+    await this.#server.stop();
+    await startOnSamePorts(this.#server, this.#allPorts);
+  }
+
+  protected async killNow(): Promise<void> {
+    await this.#server.kill();
   }
 }
 

@@ -1,6 +1,6 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ContainerRuntimeClient, GenericContainer, StartedTestContainer } from 'testcontainers';
 import { freePorts } from './free-port.js';
+import { ManagedServiceHandle } from './managed-service-handle.js';
 import { trackHandle, untrackHandle } from './registry.js';
 import type { ServiceHandle, ServiceKind } from './service-handle.js';
 import { waitFor } from './wait-for.js';
@@ -25,17 +25,12 @@ export interface ContainerServiceSpec<Ports> {
 const STOP_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 3;
 
-class ContainerServiceHandle<Ports> implements ServiceHandle {
+class ContainerServiceHandle<Ports> extends ManagedServiceHandle<Ports> {
   readonly source = 'container' as const;
-  readonly kind: ServiceKind;
-  readonly url: string;
-  readonly ports: Ports;
   readonly #container: StartedTestContainer;
   readonly #docker: DockerContainer;
   readonly #waitUntilReady: () => Promise<void>;
   #paused = false;
-  #stopped: Promise<void> | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     kind: ServiceKind,
@@ -45,59 +40,10 @@ class ContainerServiceHandle<Ports> implements ServiceHandle {
     docker: DockerContainer,
     waitUntilReady: () => Promise<void>,
   ) {
-    this.kind = kind;
-    this.url = url;
-    this.ports = ports;
+    super(kind, url, ports);
     this.#container = container;
     this.#docker = docker;
     this.#waitUntilReady = waitUntilReady;
-  }
-
-  stop(): Promise<void> {
-    this.#stopped ??= this.#enqueue(async () => {
-      try {
-        await this.resume();
-        await this.#container.stop({ timeout: STOP_TIMEOUT_MS });
-      } finally {
-        untrackHandle(this);
-      }
-    });
-    return this.#stopped;
-  }
-
-  restart(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertNotStopped('restart');
-      await this.resume();
-      // `docker restart` also starts a container that kill() left exited; the filesystem, and so
-      // the server's data dir, is kept.
-      await this.#container.restart({ timeout: STOP_TIMEOUT_MS });
-      await this.#waitUntilReady();
-    });
-  }
-
-  kill(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertNotStopped('kill');
-      // Docker refuses to kill a paused container.
-      await this.resume();
-      try {
-        await this.#docker.kill({ signal: 'SIGKILL' });
-      } catch (error) {
-        // 409: not running (already killed); anything else is real
-        if ((error as { statusCode?: number }).statusCode !== 409) throw error;
-      }
-      await this.#docker.wait();
-    });
-  }
-
-  async pause(ms: number): Promise<void> {
-    await this.suspend();
-    try {
-      await delay(ms);
-    } finally {
-      await this.resume();
-    }
   }
 
   async suspend(): Promise<void> {
@@ -111,15 +57,33 @@ class ContainerServiceHandle<Ports> implements ServiceHandle {
     this.#paused = false;
   }
 
-  #assertNotStopped(operation: string): void {
-    if (this.#stopped)
-      throw new Error(`cannot ${operation} ${this.kind} at ${this.url}: it was stopped with stop()`);
+  protected async shutDown(): Promise<void> {
+    try {
+      await this.resume();
+      await this.#container.stop({ timeout: STOP_TIMEOUT_MS });
+    } finally {
+      untrackHandle(this);
+    }
   }
 
-  #enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(operation);
-    this.#queue = result.catch(() => undefined);
-    return result;
+  protected async startAgain(): Promise<void> {
+    await this.resume();
+    // `docker restart` also starts a container that kill() left exited; the filesystem, and so
+    // the server's data dir, is kept.
+    await this.#container.restart({ timeout: STOP_TIMEOUT_MS });
+    await this.#waitUntilReady();
+  }
+
+  protected async killNow(): Promise<void> {
+    // Docker refuses to kill a paused container.
+    await this.resume();
+    try {
+      await this.#docker.kill({ signal: 'SIGKILL' });
+    } catch (error) {
+      // 409: not running (already killed); anything else is real
+      if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+    }
+    await this.#docker.wait();
   }
 }
 
