@@ -12,10 +12,9 @@ import {
   type DiscoveryOptions,
   InvalidOptionsError,
   type Logger,
-  type NodeChangeEvent,
   type NodeDiscovery,
 } from '@roster/core';
-import { describeConformance } from '@roster/core/conformance';
+import { describeConformance, Recorder, waitFor as until } from '@roster/core/conformance';
 import { freePort, type NatsServiceHandle, startNats } from '@roster/test-services';
 import { afterAll, describe, expect, it } from 'vitest';
 import { natsBackend } from '../src/index.js';
@@ -63,30 +62,6 @@ function instances(onTestFinished: (fn: () => Promise<void>) => void) {
   };
 }
 
-/** Collects a watch's events in the background. */
-function record(discovery: NodeDiscovery) {
-  const events: NodeChangeEvent[] = [];
-  const controller = new AbortController();
-  void (async () => {
-    for await (const event of discovery.watch({ signal: controller.signal })) events.push(event);
-  })();
-  return { events, stop: () => controller.abort() };
-}
-
-async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeout = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('nats backend', () => {
   it('persistence: nodes survive a server restart; a new instance lists them and watchers resume', async ({
     onTestFinished,
@@ -95,7 +70,7 @@ describe('nats backend', () => {
     const ns = freshNamespace('persist');
     const owner = await open(ns, { ttl: 5_000 });
     const watcher = await open(ns, { ttl: 5_000 });
-    const watched = record(watcher);
+    const watched = new Recorder(watcher);
     await owner.register({ id: 'db-1', metadata: { role: 'db' } });
     await until('db-1 at the watcher', () => watcher.get('db-1'));
     await server.restart();
@@ -123,7 +98,7 @@ describe('nats backend', () => {
     const open = instances(onTestFinished);
     const ns = freshNamespace('kill');
     const watcher = await open(ns);
-    const watched = record(watcher);
+    const watched = new Recorder(watcher);
     const child = spawn(
       process.execPath,
       [
@@ -203,7 +178,7 @@ describe('nats backend', () => {
     const ns = freshNamespace('foreign');
     const lines: LogLine[] = [];
     const watcher = await open(ns, { logger: capturingLogger(lines) });
-    const watched = record(watcher);
+    const watched = new Recorder(watcher);
     const nc = await connect({ servers: server.url });
     onTestFinished(() => nc.close());
     const kv = await new Kvm(nc).open(`roster_${ns}`);

@@ -10,6 +10,7 @@ import {
   type NodeDiscovery,
   type NodeInfo,
 } from '@roster/core';
+import { type Seen, Recorder as SuiteRecorder, waitFor as suiteWaitFor } from '@roster/core/conformance';
 import { onTestFinished } from 'vitest';
 import { type RedisBackendOptions, redisBackend } from '../src/index.js';
 
@@ -43,43 +44,25 @@ export async function open(
   return discovery;
 }
 
-/** Collects a watch's events with their arrival times. */
-export class Recorder {
-  readonly seen: { event: NodeChangeEvent; at: number }[] = [];
-  private readonly controller = new AbortController();
-
+/** The suite's recorder, stopped when the test ends; `find` returns the first matching event. */
+export class Recorder extends SuiteRecorder {
   constructor(discovery: NodeDiscovery) {
-    void (async () => {
-      for await (const event of discovery.watch({ signal: this.controller.signal }))
-        this.seen.push({ event, at: Date.now() });
-    })();
-    onTestFinished(() => this.controller.abort());
+    super(discovery);
+    onTestFinished(() => this.stop());
   }
 
-  summary(id?: string): string[] {
-    return this.seen
-      .map((s) => s.event)
-      .filter((e) => id === undefined || e.node.id === id)
-      .map((e) => `${e.type}:${e.node.id}${e.type === 'left' ? `:${e.reason}` : ''}`);
-  }
-
-  find(match: (e: NodeChangeEvent) => boolean): { event: NodeChangeEvent; at: number } | undefined {
+  find(match: (e: NodeChangeEvent) => boolean): Seen | undefined {
     return this.seen.find((s) => match(s.event));
   }
 }
 
-export async function waitFor<T>(
+/** The suite's waitFor, with a longer default deadline for server restarts. */
+export function waitFor<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
   timeout = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return suiteWaitFor(what, check, timeout);
 }
 
 export function view(discovery: NodeDiscovery): string {

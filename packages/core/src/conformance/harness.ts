@@ -94,6 +94,16 @@ export class Recorder {
     );
   }
 
+  /** Waits for `joined` of `id` (the first one not before index `from`). */
+  joined(id: string, timeout = WAIT_LIMIT, from = 0): Promise<Seen> {
+    return this.next(`joined ${id}`, (e) => e.type === 'joined' && e.node.id === id, from, timeout);
+  }
+
+  /** Waits for `left` of `id` (any reason: the caller checks it). */
+  left(id: string, timeout = WAIT_LIMIT, from = 0): Promise<Seen> {
+    return this.next(`left ${id}`, (e) => e.type === 'left' && e.node.id === id, from, timeout);
+  }
+
   stop(): void {
     this.controller.abort();
   }
@@ -206,6 +216,8 @@ export interface SuiteContext {
   readonly ttl: number;
   /** Rule 4: left `expired` no later than ttl + this after the last heartbeat. */
   readonly expiryGrace: number;
+  /** How long a case waits for an expiry before giving up: well past the bound it then asserts. */
+  readonly expiryWait: number;
   /** Capabilities read from an opened backend before the first case. */
   readonly supports: () => BackendCapabilities;
   scope(onTestFinished: OnTestFinished): Scope;

@@ -29,7 +29,7 @@ import { type ConformanceOptions, captureLogger, Scope, type SuiteContext } from
 
 export { INVALID_REGISTRATIONS } from './cases/validation.js';
 export type { ConformanceFaults, ConformanceOptions } from './harness.js';
-export { Recorder, waitFor, wellFormedProblem } from './harness.js';
+export { Recorder, type Seen, waitFor, wellFormedProblem } from './harness.js';
 
 /** Registers the conformance cases (vitest `describe`/`it`) for one backend. */
 export function describeConformance(options: ConformanceOptions): void {
@@ -39,6 +39,7 @@ export function describeConformance(options: ConformanceOptions): void {
     options,
     ttl,
     expiryGrace: Math.max(1_000, ttl / 4),
+    expiryWait: ttl + Math.max(1_000, ttl / 4) + 5_000,
     supports: () => {
       if (!supports) throw new Error('capabilities are read in beforeAll');
       return supports;

@@ -17,13 +17,13 @@ export function capabilityCases(suite: SuiteContext): void {
       const watchB = two.record(b);
       await a.register({ id: 'ns-a' });
       await b.register({ id: 'ns-b' });
-      await watchA.next('joined ns-a', (e) => e.node.id === 'ns-a');
-      await watchB.next('joined ns-b', (e) => e.node.id === 'ns-b');
+      await watchA.joined('ns-a');
+      await watchB.joined('ns-b');
       // Sentinels: once each arrives, anything leaking from the other namespace would have too.
       await a.register({ id: 'ns-a-sentinel' });
       await b.register({ id: 'ns-b-sentinel' });
-      await watchA.next('joined ns-a-sentinel', (e) => e.node.id === 'ns-a-sentinel');
-      await watchB.next('joined ns-b-sentinel', (e) => e.node.id === 'ns-b-sentinel');
+      await watchA.joined('ns-a-sentinel');
+      await watchB.joined('ns-b-sentinel');
       expect(watchA.summary()).toEqual(['joined:ns-a', 'joined:ns-a-sentinel']);
       expect(watchB.summary()).toEqual(['joined:ns-b', 'joined:ns-b-sentinel']);
       expect(a.list().map((n) => n.id)).toEqual(['ns-a', 'ns-a-sentinel']);
@@ -41,12 +41,7 @@ export function capabilityCases(suite: SuiteContext): void {
       const b = await scope.open();
       context.expect(b.get('keep-1')).toEqual(info);
       const watch = scope.record(b);
-      const left = await watch.next(
-        'left keep-1',
-        (e) => e.type === 'left' && e.node.id === 'keep-1',
-        0,
-        suite.ttl * 3 + 5_000,
-      );
+      const left = await watch.left('keep-1', suite.ttl * 3 + 5_000);
       context.expect(left.event).toMatchObject({ reason: 'expired' });
     });
 

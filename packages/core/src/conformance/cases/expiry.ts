@@ -16,17 +16,12 @@ export function expiryCases(suite: SuiteContext): void {
       const owner = await scope.open({ autoHeartbeat: false });
       const watch = scope.record(watcher);
       await owner.register({ id: 'crash-1' });
-      await watch.next('joined crash-1', (e) => e.type === 'joined' && e.node.id === 'crash-1');
+      await watch.joined('crash-1');
       const before = Date.now();
       await owner.heartbeat('crash-1');
       const after = Date.now();
       await owner.close({ unregister: false });
-      const left = await watch.next(
-        'left crash-1',
-        (e) => e.type === 'left' && e.node.id === 'crash-1',
-        0,
-        suite.ttl + suite.expiryGrace + 5_000,
-      );
+      const left = await watch.left('crash-1', suite.expiryWait);
       expect(left.event).toMatchObject({ reason: 'expired' });
       expect(left.at - before, 'left before the ttl ran out').toBeGreaterThanOrEqual(suite.ttl - EARLY_SLACK);
       expect(left.at - after, 'left later than ttl + max(1 s, ttl / 4)').toBeLessThanOrEqual(
@@ -48,18 +43,10 @@ export function expiryCases(suite: SuiteContext): void {
       await owner.register({ id: 'quiet-1' });
       await owner.heartbeat('quiet-1');
       const after = Date.now();
-      const left = await watch.next(
-        'left quiet-1',
-        (e) => e.type === 'left' && e.node.id === 'quiet-1',
-        0,
-        suite.ttl + suite.expiryGrace + 5_000,
-      );
+      const left = await watch.left('quiet-1', suite.expiryWait);
       expect(left.event).toMatchObject({ reason: 'expired' });
       expect(left.at - after).toBeLessThanOrEqual(suite.ttl + suite.expiryGrace);
-      const ownLeft = await ownWatch.next(
-        'left quiet-1 at the owner',
-        (e) => e.type === 'left' && e.node.id === 'quiet-1',
-      );
+      const ownLeft = await ownWatch.left('quiet-1');
       expect(ownLeft.event).toMatchObject({ reason: 'expired' });
       expect(owner.get('quiet-1')).toBeUndefined();
     });
@@ -73,7 +60,7 @@ export function expiryCases(suite: SuiteContext): void {
       const watcher = await scope.open();
       const watch = scope.record(watcher);
       const info = await owner.register({ id: 'alive-1' });
-      await watch.next('joined alive-1', (e) => e.type === 'joined' && e.node.id === 'alive-1');
+      await watch.joined('alive-1');
       await sleepUntil(Date.now() + 3 * suite.ttl);
       expect(watch.summary('alive-1')).toEqual(['joined:alive-1']);
       expect(watcher.get('alive-1')?.instanceId).toBe(info.instanceId);

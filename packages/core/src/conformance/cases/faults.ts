@@ -9,6 +9,18 @@ function view(d: NodeDiscovery): string {
     .join(',');
 }
 
+/** True once every instance shows exactly `ids` (comma-separated, sorted), with the same instanceIds. */
+function agreeOn(ids: string, instances: NodeDiscovery[]): () => boolean {
+  return () => {
+    const [first, ...rest] = instances;
+    const shown = first!
+      .list()
+      .map((n) => n.id)
+      .join(',');
+    return shown === ids && rest.every((d) => view(d) === view(first!));
+  };
+}
+
 /** Rule 8: continuity across a server restart and a pause beyond the TTL. Runs when faults are given. */
 export function faultCases(suite: SuiteContext): void {
   // Faults hit the whole server: these run one at a time, after the concurrent cases.
@@ -29,20 +41,14 @@ export function faultCases(suite: SuiteContext): void {
       // r-c's owner goes silent: its record runs out while the server restarts.
       await c.close({ unregister: false });
       await faults.restart();
-      const left = await watch.next('left r-c', (e) => e.type === 'left' && e.node.id === 'r-c', 0, 30_000);
+      const left = await watch.left('r-c', 30_000);
       expect(left.event).toMatchObject({ reason: 'expired' });
       await b.register({ id: 'r-b2' });
-      await watch.next('joined r-b2', (e) => e.type === 'joined' && e.node.id === 'r-b2', 0, 30_000);
+      await watch.joined('r-b2', 30_000);
       const fresh = await scope.open();
       await waitFor(
         'a, b and a fresh instance agree on r-a, r-b, r-b2',
-        () => {
-          const ids = a
-            .list()
-            .map((n) => n.id)
-            .join(',');
-          return ids === 'r-a,r-b,r-b2' && view(a) === view(b) && view(a) === view(fresh);
-        },
+        agreeOn('r-a,r-b,r-b2', [a, b, fresh]),
         30_000,
       );
       await a.heartbeat('r-a');
@@ -65,13 +71,7 @@ export function faultCases(suite: SuiteContext): void {
       const fresh = await scope.open();
       await waitFor(
         'a, b and a fresh instance agree on p-a and p-b',
-        () => {
-          const ids = fresh
-            .list()
-            .map((n) => n.id)
-            .join(',');
-          return ids === 'p-a,p-b' && view(a) === view(b) && view(a) === view(fresh);
-        },
+        agreeOn('p-a,p-b', [fresh, a, b]),
         30_000,
       );
       // The owners still own what the views show: their heartbeats succeed.

@@ -16,11 +16,11 @@ export function lifecycleCases(suite: SuiteContext): void {
       const watchA = scope.record(a);
       await a.register({ id: 'bye-1' });
       await a.register({ id: 'bye-2' });
-      await watchB.next('joined bye-2', (e) => e.node.id === 'bye-2');
+      await watchB.joined('bye-2');
       await a.close();
       await watchA.done;
       for (const id of ['bye-1', 'bye-2']) {
-        const left = await watchB.next(`left ${id}`, (e) => e.type === 'left' && e.node.id === id);
+        const left = await watchB.left(id);
         expect(left.event).toMatchObject({ reason: 'unregistered' });
       }
       expect(() => a.get('bye-1')).toThrow(DiscoveryClosedError);
@@ -44,9 +44,9 @@ export function lifecycleCases(suite: SuiteContext): void {
       {
         await using a = await scope.open();
         await a.register({ id: 'using-1' });
-        await watch.next('joined using-1', (e) => e.node.id === 'using-1');
+        await watch.joined('using-1');
       }
-      const left = await watch.next('left using-1', (e) => e.type === 'left' && e.node.id === 'using-1');
+      const left = await watch.left('using-1');
       expect(left.event).toMatchObject({ reason: 'unregistered' });
       const c = await scope.open();
       await c.register({ id: 'kept-1' });

@@ -39,8 +39,8 @@ export function membershipCases(suite: SuiteContext): void {
       const watchA = scope.record(a);
       const sent = Date.now();
       await a.register({ id: 'web-1', metadata: { role: 'web' } });
-      const atB = await watchB.next('joined web-1 at B', (e) => e.type === 'joined' && e.node.id === 'web-1');
-      const atA = await watchA.next('joined web-1 at A', (e) => e.type === 'joined' && e.node.id === 'web-1');
+      const atB = await watchB.joined('web-1');
+      const atA = await watchA.joined('web-1');
       expect(atB.at - sent).toBeLessThan(PROPAGATION_BOUND);
       expect(atA.at - sent).toBeLessThan(PROPAGATION_BOUND);
       expect(b.get('web-1')?.metadata).toEqual({ role: 'web' });
@@ -76,7 +76,7 @@ export function membershipCases(suite: SuiteContext): void {
       const b = await scope.open();
       const watch = scope.record(b);
       const info = await a.register({ id: 'hb-1' });
-      await watch.next('joined hb-1', (e) => e.type === 'joined' && e.node.id === 'hb-1');
+      await watch.joined('hb-1');
       await new Promise((resolve) => setTimeout(resolve, 5));
       await a.heartbeat('hb-1');
       await a.heartbeat('hb-1');
@@ -85,7 +85,7 @@ export function membershipCases(suite: SuiteContext): void {
       // A sentinel written after the heartbeats: the feed is ordered, so once it arrives any
       // event caused by the heartbeats would have arrived before it.
       await a.register({ id: 'hb-sentinel' });
-      await watch.next('joined hb-sentinel', (e) => e.type === 'joined' && e.node.id === 'hb-sentinel');
+      await watch.joined('hb-sentinel');
       expect(watch.summary('hb-1')).toEqual(['joined:hb-1']);
     });
 
@@ -120,12 +120,11 @@ export function membershipCases(suite: SuiteContext): void {
       const [a, b, c] = [await scope.open(), await scope.open(), await scope.open()];
       const watchers = [scope.record(a), scope.record(b), scope.record(c)];
       await a.register({ id: 'un-1' });
-      for (const w of watchers)
-        await w.next('joined un-1', (e) => e.type === 'joined' && e.node.id === 'un-1');
+      for (const w of watchers) await w.joined('un-1');
       await a.unregister('un-1');
       expect(a.get('un-1')).toBeUndefined();
       for (const w of watchers) {
-        const left = await w.next('left un-1', (e) => e.type === 'left' && e.node.id === 'un-1');
+        const left = await w.left('un-1');
         expect(left.event).toMatchObject({ type: 'left', reason: 'unregistered' });
       }
       await waitGone(b, 'un-1');
@@ -139,7 +138,7 @@ export function membershipCases(suite: SuiteContext): void {
       await a.register({ id: 'un-2' });
       await waitPresent(b, 'un-2');
       await b.unregister('un-2');
-      const left = await watch.next('left un-2', (e) => e.type === 'left' && e.node.id === 'un-2');
+      const left = await watch.left('un-2');
       expect(left.event).toMatchObject({ reason: 'unregistered' });
       expect(b.get('un-2')).toBeUndefined();
     });

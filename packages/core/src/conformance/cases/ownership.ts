@@ -6,6 +6,12 @@ import { type SuiteContext, sleepUntil, waitFor, wellFormedProblem } from '../ha
 
 type Lost = { node: NodeInfo; reason: string };
 
+/** Records what `onOwnNodeLost` reports, to hand to `scope.open()`. */
+function lossLog(): { lost: Lost[]; onOwnNodeLost: (node: NodeInfo, reason: string) => void } {
+  const lost: Lost[] = [];
+  return { lost, onOwnNodeLost: (node, reason) => lost.push({ node, reason }) };
+}
+
 /** Rules 5 and 6: replaced, own node lost, re-registration, compare-and-set heartbeats. */
 export function ownershipCases(suite: SuiteContext): void {
   describe.concurrent('ownership', () => {
@@ -14,13 +20,13 @@ export function ownershipCases(suite: SuiteContext): void {
       onTestFinished,
     }) => {
       const scope = suite.scope(onTestFinished);
-      const lost: Lost[] = [];
-      const a = await scope.open({ onOwnNodeLost: (node, reason) => lost.push({ node, reason }) });
+      const { lost, onOwnNodeLost } = lossLog();
+      const a = await scope.open({ onOwnNodeLost });
       const b = await scope.open();
       const w = await scope.open();
       const watch = scope.record(w);
       const first = await a.register({ id: 'rp-1', metadata: { owner: 'a' } });
-      await watch.next('joined rp-1', (e) => e.type === 'joined' && e.node.id === 'rp-1');
+      await watch.joined('rp-1');
       const second = await b.register({ id: 'rp-1', metadata: { owner: 'b' } });
       expect(second.instanceId).not.toBe(first.instanceId);
       await watch.next(
@@ -48,12 +54,12 @@ export function ownershipCases(suite: SuiteContext): void {
       onTestFinished,
     }) => {
       const scope = suite.scope(onTestFinished);
-      const lost: Lost[] = [];
-      const a = await scope.open({ onOwnNodeLost: (node, reason) => lost.push({ node, reason }) });
+      const { lost, onOwnNodeLost } = lossLog();
+      const a = await scope.open({ onOwnNodeLost });
       const b = await scope.open();
       const watch = scope.record(b);
       const first = await a.register({ id: 'ol-1' });
-      await watch.next('joined ol-1', (e) => e.type === 'joined' && e.node.id === 'ol-1');
+      await watch.joined('ol-1');
       await b.unregister('ol-1');
       await waitFor('onOwnNodeLost', () => lost.length > 0, suite.ttl * 3);
       expect(lost[0]).toMatchObject({ reason: 'unregistered', node: { instanceId: first.instanceId } });
@@ -74,20 +80,15 @@ export function ownershipCases(suite: SuiteContext): void {
       onTestFinished,
     }) => {
       const scope = suite.scope(onTestFinished);
-      const lost: Lost[] = [];
+      const { lost, onOwnNodeLost } = lossLog();
       const a = await scope.open({
         autoHeartbeat: false,
-        onOwnNodeLost: (node, reason) => lost.push({ node, reason }),
+        onOwnNodeLost,
       });
       const b = await scope.open();
       const watch = scope.record(b);
       const first = await a.register({ id: 'ol-2', load: 3 });
-      const left = await watch.next(
-        'left ol-2 expired',
-        (e) => e.type === 'left' && e.node.id === 'ol-2',
-        0,
-        suite.ttl + suite.expiryGrace + 5_000,
-      );
+      const left = await watch.left('ol-2', suite.expiryWait);
       expect(left.event).toMatchObject({ reason: 'expired' });
       await a.heartbeat('ol-2');
       expect(lost).toEqual([
@@ -109,10 +110,10 @@ export function ownershipCases(suite: SuiteContext): void {
       onTestFinished,
     }) => {
       const scope = suite.scope(onTestFinished);
-      const lost: Lost[] = [];
+      const { lost, onOwnNodeLost } = lossLog();
       const a = await scope.open({
         reregister: false,
-        onOwnNodeLost: (node, reason) => lost.push({ node, reason }),
+        onOwnNodeLost,
       });
       const b = await scope.open();
       await a.register({ id: 'ol-3' });

@@ -53,7 +53,7 @@ export function validationCases(suite: SuiteContext): void {
       }
       await expect(a.unregister('bad id')).rejects.toBeInstanceOf(InvalidNodeError);
       await a.register({ id: 'ok-sentinel' });
-      await watch.next('joined ok-sentinel', (e) => e.type === 'joined' && e.node.id === 'ok-sentinel');
+      await watch.joined('ok-sentinel');
       expect(watch.summary()).toEqual(['joined:ok-1', 'joined:ok-sentinel']);
       const stored = (await (await scope.raw()).list()).entries.map((e) => e.key).sort();
       expect(stored).toEqual(['ok-1', 'ok-sentinel']);
@@ -97,7 +97,7 @@ export function validationCases(suite: SuiteContext): void {
       await raw.put('foreign-3', enc(JSON.stringify({ v: 1, id: 'someone-else', metadata: {}, load: 0 })));
       await raw.put('foreign-4', new Uint8Array([0xff, 0xfe, 0x00]));
       await a.register({ id: 'real-1' });
-      await watch.next('joined real-1', (e) => e.type === 'joined' && e.node.id === 'real-1');
+      await watch.joined('real-1');
       expect(watch.summary()).toEqual(['joined:real-1']);
       expect(a.list().map((n) => n.id)).toEqual(['real-1']);
       // Our own register is applied locally at once; the raw puts reach us through the feed.
@@ -108,7 +108,7 @@ export function validationCases(suite: SuiteContext): void {
       expect(b.list().map((n) => n.id)).toEqual(['real-1']);
       expect(late.warnings.length).toBeGreaterThanOrEqual(4);
       await a.register({ id: 'real-2' });
-      await watch.next('joined real-2', (e) => e.type === 'joined' && e.node.id === 'real-2');
+      await watch.joined('real-2');
     });
   });
 }

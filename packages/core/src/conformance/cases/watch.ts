@@ -17,7 +17,7 @@ export function watchCases(suite: SuiteContext): void {
       const watch = scope.record(b);
       await waitFor('the snapshot', () => watch.events.length >= 3);
       await a.register({ id: 'w-4' });
-      await watch.next('joined w-4', (e) => e.type === 'joined' && e.node.id === 'w-4');
+      await watch.joined('w-4');
       expect(watch.summary()).toEqual(['joined:w-1', 'joined:w-2', 'joined:w-3', 'joined:w-4']);
     });
 
@@ -27,7 +27,7 @@ export function watchCases(suite: SuiteContext): void {
       await a.register({ id: 'x-1' });
       const watch = scope.record(a, { includeExisting: false });
       await a.register({ id: 'x-2' });
-      await watch.next('joined x-2', (e) => e.type === 'joined' && e.node.id === 'x-2');
+      await watch.joined('x-2');
       expect(watch.summary()).toEqual(['joined:x-2']);
     });
 
@@ -45,14 +45,14 @@ export function watchCases(suite: SuiteContext): void {
       await a.unregister('o-1');
       await a.register({ id: 'o-1', load: 9 });
       await a.unregister('o-2');
-      await watch.next('left o-2', (e) => e.type === 'left' && e.node.id === 'o-2');
+      await watch.left('o-2');
       await watch.next(
         'joined o-1 again',
         (e) => e.type === 'joined' && e.node.id === 'o-1' && e.node.load === 9,
       );
       // Sentinel: the feed is ordered, anything the changes above caused has arrived before it.
       await a.register({ id: 'o-sentinel' });
-      await watch.next('joined o-sentinel', (e) => e.type === 'joined' && e.node.id === 'o-sentinel');
+      await watch.joined('o-sentinel');
       expect(watch.of('o-1').map((e) => `${e.type}:${e.node.load}`)).toEqual([
         'joined:0',
         'updated:1',
@@ -82,7 +82,7 @@ export function watchCases(suite: SuiteContext): void {
       await a.register({ id: 'f-1', metadata: { role: 'api', zone: 'z1' } });
       await a.register({ id: 'f-2', metadata: { role: 'db' } });
       await a.register({ id: 'f-3', metadata: { role: 'api' } });
-      await watch.next('joined f-3', (e) => e.type === 'joined' && e.node.id === 'f-3');
+      await watch.joined('f-3');
       expect(watch.summary()).toEqual(['joined:f-1', 'joined:f-3']);
       expect(a.list({ metadata: { role: 'api' } }).map((n) => n.id)).toEqual(['f-1', 'f-3']);
       expect(a.list({ metadata: { role: 'api', zone: 'z1' } }).map((n) => n.id)).toEqual(['f-1']);
