@@ -44,6 +44,17 @@ export class BackendUnavailableError extends DiscoveryError {
   }
 }
 
+/**
+ * The server refused our credentials (authentication) or the operation (authorization): a
+ * reachable server that says no. Not retried as an outage; fix the user, password, token,
+ * certificate or permissions.
+ */
+export class BackendAuthError extends DiscoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BACKEND_AUTH', message, options);
+  }
+}
+
 /** The backend does not offer this capability (see `backend.supports`). */
 export class UnsupportedCapabilityError extends DiscoveryError {
   constructor(message: string) {

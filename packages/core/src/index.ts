@@ -4,6 +4,7 @@ export { type BackendDiff, diffBackends } from './backend-diff.js';
 export { DeadlineQueue } from './deadline-queue.js';
 export { createDiscovery } from './discovery.js';
 export {
+  BackendAuthError,
   BackendUnavailableError,
   ConfigMismatchError,
   DiscoveryClosedError,

@@ -191,9 +191,9 @@ export class Scope {
   }
 
   /** An opened backend on this namespace, used to check stored state independently of core. */
-  async raw(): Promise<DiscoveryBackend> {
-    const backend = this.suite.options.createBackend({ namespace: this.namespace });
-    await backend.open({ ttl: this.suite.ttl, logger: captureLogger() });
+  async raw(options: { ttl?: number; namespace?: string } = {}): Promise<DiscoveryBackend> {
+    const backend = this.suite.options.createBackend({ namespace: options.namespace ?? this.namespace });
+    await backend.open({ ttl: options.ttl ?? this.suite.ttl, logger: captureLogger() });
     this.cleanups.push(() => backend.close());
     return backend;
   }

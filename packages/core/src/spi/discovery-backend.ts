@@ -14,6 +14,13 @@ export interface BackendCapabilities {
    * When false, core's expiry sweeper suspects silent nodes and confirms each with `get()`.
    */
   readonly nativeExpiryEvents: boolean;
+  /**
+   * The store renews a key's TTL without a write (etcd lease keep-alive, a Redis deadline): a
+   * `refreshOnly` put then rewrites no record, creates no revision and sends nothing through the
+   * change feed; it resolves with the key's unchanged revision (rule 2 of docs/guarantees.md).
+   * Other instances keep showing the `lastSeen` last written. Absent or false: every put is a write.
+   */
+  readonly silentHeartbeats?: boolean;
 }
 
 /** What core hands a backend when it opens it. */
@@ -75,7 +82,10 @@ export interface WriteCondition {
 export interface PutOptions extends WriteCondition {
   /**
    * Only `lastSeen` changed (a plain heartbeat). A backend that keeps history may leave such a
-   * write out of it; it must still store the value and restart the TTL.
+   * write out of it; it must still restart the TTL. With `supports.silentHeartbeats` it may renew
+   * the TTL without storing the value (the record, its revision and the feed stay as they were;
+   * the result carries the unchanged revision); otherwise it stores the value like any put.
+   * The condition (`expectedRevision`) is checked first either way.
    */
   readonly refreshOnly?: boolean;
 }
@@ -112,7 +122,11 @@ export interface DiscoveryBackend {
   list(): Promise<BackendSnapshot>;
   /** Delivers every change after `cursor`, in order, to `onChange`, until stopped or after a `resync`. */
   watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch;
-  /** Values of a key, newest first (the current one first when it exists). Only with `supports.history`. */
+  /**
+   * Values of a key, newest first (the current one first when it exists), at most `limit`.
+   * Only with `supports.history`. A backend may keep plain heartbeats (`refreshOnly` puts) in
+   * history; core then asks for more and collapses runs that differ only in `lastSeen`.
+   */
   history?(key: string, limit: number): Promise<Uint8Array[]>;
   /** Closes what the backend opened (never a connection the user passed in). Idempotent. */
   close(): Promise<void>;
