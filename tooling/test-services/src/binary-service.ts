@@ -16,8 +16,8 @@ export interface BinaryServiceSpec<Ports> {
   portCount: number;
   /** Names the ports, e.g. `([client, monitor]) => ({ client, monitor })`. */
   ports(free: number[]): Ports;
-  /** Command line for the given ports; `dataDir` exists and is empty on first start. */
-  args(ports: Ports, dataDir: string): string[];
+  /** Command line for the given ports; `dataDir` exists and is empty on first start; `tempDir` is its parent. */
+  args(ports: Ports, dataDir: string, tempDir: string): string[];
   url(ports: Ports): string;
   /** Protocol-level readiness check. */
   isReady(ports: Ports): Promise<boolean>;
@@ -27,7 +27,7 @@ const DEFAULT_STARTUP_TIMEOUT_MS = 20_000;
 const START_ATTEMPTS = 3;
 
 /** A server binary we spawned: owns its process, ports, temp dir and log file. */
-class BinaryServiceHandle<Ports> extends ManagedServiceHandle<Ports> {
+export class BinaryServiceHandle<Ports> extends ManagedServiceHandle<Ports> {
   readonly source = 'binary' as const;
   readonly #server: ProcessServer;
   readonly #tempDir: string;
@@ -116,7 +116,7 @@ export async function startBinaryService<Ports>(
     const server = new ProcessServer({
       label: `${spec.kind} (${spec.binary.name})`,
       binary,
-      args: spec.args(ports, dataDir),
+      args: spec.args(ports, dataDir, tempDir),
       cwd: tempDir,
       logFile,
       isReady: () => spec.isReady(ports),
@@ -134,4 +134,58 @@ export async function startBinaryService<Ports>(
     trackHandle(handle);
     return handle;
   }
+}
+
+export interface BinaryMemberSpec<Ports> {
+  kind: ServiceKind;
+  /** For messages and the temp dir name, e.g. `nats-1`. */
+  name: string;
+  /** Absolute path of the binary (see findBinary). */
+  binary: string;
+  ports: Ports;
+  /** Every port the member binds, to wait for on restart. */
+  allPorts: number[];
+  /** Command line; `tempDir` holds `data/` (empty) and `server.log`, and whatever `prepare` wrote. */
+  args(ports: Ports, dataDir: string, tempDir: string): string[];
+  url: string;
+  isReady(): Promise<boolean>;
+  startupTimeoutMs: number;
+  /** Writes config files into the fresh temp dir before the first start. */
+  prepare?(tempDir: string, dataDir: string): void;
+  /** Runs before every start, the first included. */
+  beforeStart?(tempDir: string): Promise<void> | void;
+}
+
+/**
+ * One member of a cluster, on ports the caller chose for the whole cluster (its peers must know
+ * them before it starts). Unlike startBinaryService it does not retry on a taken port: the
+ * AddressInUseError reaches the caller, who picks new ports for every member. The handle is not
+ * tracked for stopAllServices (the cluster handle is); its temp dir is, for the exit hook.
+ */
+export async function startBinaryMember<Ports>(
+  spec: BinaryMemberSpec<Ports>,
+): Promise<BinaryServiceHandle<Ports>> {
+  const tempDir = mkdtempSync(join(tmpdir(), `roster-${spec.name}-`));
+  trackTempDir(tempDir);
+  const dataDir = join(tempDir, 'data');
+  mkdirSync(dataDir);
+  const server = new ProcessServer({
+    label: `${spec.name} (${spec.binary.split('/').pop()})`,
+    binary: spec.binary,
+    args: spec.args(spec.ports, dataDir, tempDir),
+    cwd: tempDir,
+    logFile: join(tempDir, 'server.log'),
+    isReady: () => spec.isReady(),
+    startupTimeoutMs: spec.startupTimeoutMs,
+    ...(spec.beforeStart ? { beforeStart: () => spec.beforeStart?.(tempDir) } : {}),
+  });
+  try {
+    spec.prepare?.(tempDir, dataDir);
+    await server.start();
+  } catch (error) {
+    rmSync(tempDir, { recursive: true, force: true });
+    untrackTempDir(tempDir);
+    throw error;
+  }
+  return new BinaryServiceHandle(spec.kind, spec.url, spec.ports, spec.allPorts, server, tempDir);
 }

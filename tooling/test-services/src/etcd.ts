@@ -2,18 +2,26 @@ import { startBinaryService } from './binary-service.js';
 import { startContainerService } from './container-service.js';
 import { envServiceHandle } from './env-service.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
-import { chooseSource } from './service-source.js';
-import { httpGet } from './tcp-exchange.js';
+import { chooseSource, type SourceChoice } from './service-source.js';
+import { httpRequest } from './tcp-exchange.js';
+import { probeTlsOptions, type ServerTlsOptions } from './tls-certificates.js';
 
 /** Options for {@link startEtcd}. */
-export interface EtcdStartOptions extends CommonStartOptions {}
+export interface EtcdStartOptions extends CommonStartOptions {
+  /**
+   * Serve clients over HTTPS (`--cert-file --key-file --trusted-ca-file`, plus
+   * `--client-cert-auth` unless `requireClientCert: false`); the URL becomes `https://…`. Peers
+   * stay on plain HTTP (one member, loopback). Always from the binary.
+   */
+  tls?: ServerTlsOptions;
+}
 
 export const ETCD_ENV_VAR = 'ROSTER_ETCD_URL';
 // No @testcontainers/etcd for testcontainers 11; the image ships the binary at /usr/local/bin/etcd.
 const ETCD_IMAGE = 'gcr.io/etcd-development/etcd:v3.5.17';
 const PROBE_TIMEOUT_MS = 1_000;
 
-interface EtcdPorts {
+export interface EtcdPorts {
   client: number;
   peer: number;
 }
@@ -22,23 +30,36 @@ interface EtcdPorts {
  * Single-member cluster. The --initial-* flags only matter on the first start: on restart etcd
  * finds the member in the data dir and ignores them.
  */
-function etcdArgs(
+export function etcdArgs(
   listenHost: string,
   advertiseHost: string,
   ports: EtcdPorts,
   advertised: EtcdPorts,
   dataDir: string,
+  tls?: ServerTlsOptions,
 ): string[] {
   const peerUrl = `http://${advertiseHost}:${advertised.peer}`;
+  const scheme = tls ? 'https' : 'http';
   return [
     '--name',
     'roster',
     '--data-dir',
     dataDir,
     '--listen-client-urls',
-    `http://${listenHost}:${ports.client}`,
+    `${scheme}://${listenHost}:${ports.client}`,
     '--advertise-client-urls',
-    `http://${advertiseHost}:${advertised.client}`,
+    `${scheme}://${advertiseHost}:${advertised.client}`,
+    ...(tls
+      ? [
+          '--cert-file',
+          tls.certFile,
+          '--key-file',
+          tls.keyFile,
+          '--trusted-ca-file',
+          tls.caFile,
+          ...(tls.requireClientCert === false ? [] : ['--client-cert-auth']),
+        ]
+      : []),
     '--listen-peer-urls',
     `http://${listenHost}:${ports.peer}`,
     '--initial-advertise-peer-urls',
@@ -59,8 +80,11 @@ function etcdArgs(
 }
 
 /** Ready means GET /health on the client URL answers `{"health":"true"}` (a leader is elected). */
-async function etcdIsReady(host: string, port: number): Promise<boolean> {
-  const { status, body } = await httpGet(`http://${host}:${port}/health`, PROBE_TIMEOUT_MS);
+export async function etcdIsReady(host: string, port: number, tls?: ServerTlsOptions): Promise<boolean> {
+  const { status, body } = await httpRequest(`${tls ? 'https' : 'http'}://${host}:${port}/health`, {
+    timeoutMs: PROBE_TIMEOUT_MS,
+    ...(tls ? { tls: probeTlsOptions(tls) } : {}),
+  });
   return status === 200 && (JSON.parse(body) as { health?: unknown }).health === 'true';
 }
 
@@ -75,7 +99,8 @@ async function etcdIsReady(host: string, port: number): Promise<boolean> {
  * ```
  */
 export async function startEtcd(options: EtcdStartOptions = {}): Promise<ServiceHandle> {
-  const choice = await chooseSource(ETCD_ENV_VAR);
+  // TLS needs the certificates of this run: only a server we start from the binary has them.
+  const choice: SourceChoice = options.tls ? { source: 'binary' } : await chooseSource(ETCD_ENV_VAR);
   if (choice.source === 'env') return envServiceHandle('etcd', choice.url, ETCD_ENV_VAR);
   if (choice.source === 'container') {
     const { GenericContainer } = await import('testcontainers');
@@ -102,9 +127,9 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<Service
       binary: { name: 'etcd', debianPackage: 'etcd-server', envVar: ETCD_ENV_VAR },
       portCount: 2,
       ports: ([client, peer]) => ({ client: client as number, peer: peer as number }),
-      args: (ports, dataDir) => etcdArgs('127.0.0.1', '127.0.0.1', ports, ports, dataDir),
-      url: (ports) => `http://127.0.0.1:${ports.client}`,
-      isReady: (ports) => etcdIsReady('127.0.0.1', ports.client),
+      args: (ports, dataDir) => etcdArgs('127.0.0.1', '127.0.0.1', ports, ports, dataDir, options.tls),
+      url: (ports) => `${options.tls ? 'https' : 'http'}://127.0.0.1:${ports.client}`,
+      isReady: (ports) => etcdIsReady('127.0.0.1', ports.client, options.tls),
     },
     options,
   );

@@ -1,9 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startBinaryService } from './binary-service.js';
 import { startContainerService } from './container-service.js';
 import { envServiceHandle } from './env-service.js';
 import type { CommonStartOptions, NatsServiceHandle } from './service-handle.js';
-import { chooseSource } from './service-source.js';
+import { chooseSource, type SourceChoice } from './service-source.js';
 import { httpGet, tcpExchange } from './tcp-exchange.js';
+import type { ServerTlsOptions } from './tls-certificates.js';
 
 /** Options for {@link startNats}. */
 export interface NatsStartOptions extends CommonStartOptions {
@@ -16,19 +19,38 @@ export interface NatsStartOptions extends CommonStartOptions {
    * stop(). A dir given here is never removed. (Containers bind-mount it.)
    */
   storeDir?: string;
+  /**
+   * Serve TLS (`--tls --tlscert --tlskey`, plus `--tlscacert --tlsverify` unless
+   * `requireClientCert: false`); the URL becomes `tls://…`. Always from the binary.
+   */
+  tls?: ServerTlsOptions;
+  /**
+   * nats-server configuration text, e.g. `authorization { users: [...] }` with permissions for a
+   * least-privilege test. Written to `nats.conf` in the temp dir and passed with `-c`; the
+   * command-line flags above win over it. Always from the binary.
+   */
+  config?: string;
 }
 
 export const NATS_ENV_VAR = 'ROSTER_NATS_URL';
 const NATS_IMAGE = 'nats:2.10';
 const PROBE_TIMEOUT_MS = 1_000;
 
-interface NatsPorts {
+export interface NatsPorts {
   client: number;
   monitor: number;
 }
 
-function natsArgs(host: string, ports: NatsPorts, storeDir: string, options: NatsStartOptions): string[] {
+export function natsArgs(
+  host: string,
+  ports: NatsPorts,
+  storeDir: string,
+  options: NatsStartOptions,
+  serverName = 'roster',
+  configFile?: string,
+): string[] {
   return [
+    ...(configFile !== undefined ? ['-c', configFile] : []),
     '-a',
     host,
     '-p',
@@ -36,17 +58,33 @@ function natsArgs(host: string, ports: NatsPorts, storeDir: string, options: Nat
     '-m',
     String(ports.monitor),
     '-n',
-    'roster',
+    serverName,
     '-js',
     '--store_dir',
     storeDir,
     ...(options.user !== undefined ? ['--user', options.user] : []),
     ...(options.password !== undefined ? ['--pass', options.password] : []),
+    ...(options.tls
+      ? [
+          '--tls',
+          '--tlscert',
+          options.tls.certFile,
+          '--tlskey',
+          options.tls.keyFile,
+          '--tlscacert',
+          options.tls.caFile,
+          ...(options.tls.requireClientCert === false ? [] : ['--tlsverify']),
+        ]
+      : []),
   ];
 }
 
-/** Ready means: the monitor says healthy with JetStream on, and the client port greets with an INFO that has `jetstream: true`. */
-async function natsIsReady(host: string, ports: NatsPorts): Promise<boolean> {
+/**
+ * Ready means: the monitor says healthy with JetStream on, and the client port greets with an INFO
+ * that has `jetstream: true`. (With TLS, nats-server 2.9 still sends that INFO in plain text
+ * before the handshake, so the probe needs no certificate.)
+ */
+export async function natsIsReady(host: string, ports: NatsPorts): Promise<boolean> {
   const health = await httpGet(
     `http://${host}:${ports.monitor}/healthz?js-enabled-only=true`,
     PROBE_TIMEOUT_MS,
@@ -74,7 +112,10 @@ async function natsIsReady(host: string, ports: NatsPorts): Promise<boolean> {
  * ```
  */
 export async function startNats(options: NatsStartOptions = {}): Promise<NatsServiceHandle> {
-  const choice = await chooseSource(NATS_ENV_VAR);
+  // TLS needs the certificates of this run, and a config file a local path: only a server we start
+  // from the binary has them.
+  const choice: SourceChoice =
+    options.tls || options.config !== undefined ? { source: 'binary' } : await chooseSource(NATS_ENV_VAR);
   if (choice.source === 'env') {
     return { ...envServiceHandle('nats', choice.url, NATS_ENV_VAR), kind: 'nats', monitorUrl: undefined };
   }
@@ -109,8 +150,16 @@ export async function startNats(options: NatsStartOptions = {}): Promise<NatsSer
       binary: { name: 'nats-server', debianPackage: 'nats-server', envVar: NATS_ENV_VAR },
       portCount: 2,
       ports: ([client, monitor]) => ({ client: client as number, monitor: monitor as number }),
-      args: (ports, dataDir) => natsArgs('127.0.0.1', ports, options.storeDir ?? dataDir, options),
-      url: (ports) => `nats://127.0.0.1:${ports.client}`,
+      args: (ports, dataDir, tempDir) =>
+        natsArgs(
+          '127.0.0.1',
+          ports,
+          options.storeDir ?? dataDir,
+          options,
+          'roster',
+          writeConfig(tempDir, options.config),
+        ),
+      url: (ports) => `${options.tls ? 'tls' : 'nats'}://127.0.0.1:${ports.client}`,
       isReady: (ports) => natsIsReady('127.0.0.1', ports),
     },
     options,
@@ -127,4 +176,12 @@ function withMonitorUrl(
   monitorUrl: string,
 ): NatsServiceHandle {
   return Object.assign(handle, { kind: 'nats' as const, monitorUrl });
+}
+
+/** Writes `config` to `nats.conf` in `dir` and returns its path; undefined when there is none. */
+export function writeConfig(dir: string, config: string | undefined): string | undefined {
+  if (config === undefined) return undefined;
+  const file = join(dir, 'nats.conf');
+  writeFileSync(file, config);
+  return file;
 }

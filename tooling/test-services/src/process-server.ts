@@ -20,6 +20,11 @@ export interface ProcessServerOptions {
   /** Protocol-level readiness check; false (or a rejection) means "not yet". */
   isReady: () => Promise<boolean>;
   startupTimeoutMs: number;
+  /**
+   * Runs before every spawn, e.g. to point a restarted Redis node at the current primary in its
+   * config file. A rejection fails the start with nothing spawned.
+   */
+  beforeStart?: () => Promise<void> | void;
 }
 
 const STOP_GRACE_MS = 10_000;
@@ -94,6 +99,7 @@ export class ProcessServer {
   async start(): Promise<void> {
     if (this.#child) throw new Error(`${this.#options.label} is already running`);
     const { binary, args, cwd, logFile, label } = this.#options;
+    await this.#options.beforeStart?.();
 
     // The server writes straight into the log file: no pipe for us to drain, and the log outlives us.
     const logFd = openSync(logFile, 'a');

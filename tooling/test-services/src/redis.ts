@@ -1,9 +1,11 @@
 import { startBinaryService } from './binary-service.js';
 import { startContainerService } from './container-service.js';
 import { envServiceHandle } from './env-service.js';
+import { respCommand } from './resp.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
-import { chooseSource } from './service-source.js';
+import { chooseSource, type SourceChoice } from './service-source.js';
 import { tcpExchange } from './tcp-exchange.js';
+import { probeTlsOptions, type ServerTlsOptions } from './tls-certificates.js';
 
 /** Options for {@link startRedis}. */
 export interface RedisStartOptions extends CommonStartOptions {
@@ -17,6 +19,11 @@ export interface RedisStartOptions extends CommonStartOptions {
   password?: string;
   /** Extra `redis-server` arguments, appended last so they win, e.g. `['--maxmemory', '10mb']`. */
   args?: string[];
+  /**
+   * Serve TLS only (`--port 0 --tls-port P`, URL `rediss://`), e.g. with `makeTlsCertificates()`.
+   * Always from the binary: the environment and container paths are skipped.
+   */
+  tls?: ServerTlsOptions;
 }
 
 export const REDIS_ENV_VAR = 'ROSTER_REDIS_URL';
@@ -24,9 +31,24 @@ const REDIS_IMAGE = 'redis:7.2-alpine';
 const PROBE_TIMEOUT_MS = 1_000;
 
 function redisArgs(host: string, port: number, dir: string, options: RedisStartOptions): string[] {
+  const tls = options.tls;
   return [
-    '--port',
-    String(port),
+    ...(tls
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          tls.certFile,
+          '--tls-key-file',
+          tls.keyFile,
+          '--tls-ca-cert-file',
+          tls.caFile,
+          '--tls-auth-clients',
+          tls.requireClientCert === false ? 'no' : 'yes',
+        ]
+      : ['--port', String(port)]),
     '--bind',
     host,
     '--dir',
@@ -41,13 +63,13 @@ function redisArgs(host: string, port: number, dir: string, options: RedisStartO
   ];
 }
 
-/** RESP array of bulk strings: safe for any argument, unlike the inline protocol. */
-function respCommand(...parts: string[]): string {
-  return `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
-}
-
 /** Ready means PING answers +PONG (a server still loading its AOF answers -LOADING). */
-async function redisIsReady(host: string, port: number, password: string | undefined): Promise<boolean> {
+export async function redisIsReady(
+  host: string,
+  port: number,
+  password: string | undefined,
+  tls?: ServerTlsOptions,
+): Promise<boolean> {
   const auth = password !== undefined ? respCommand('AUTH', password) : '';
   const expectedLines = password !== undefined ? 2 : 1;
   const reply = await tcpExchange({
@@ -56,6 +78,7 @@ async function redisIsReady(host: string, port: number, password: string | undef
     send: auth + respCommand('PING'),
     until: (received) => received.split('\r\n').length > expectedLines,
     timeoutMs: PROBE_TIMEOUT_MS,
+    ...(tls ? { tls: probeTlsOptions(tls) } : {}),
   });
   return reply.split('\r\n')[expectedLines - 1] === '+PONG';
 }
@@ -71,7 +94,8 @@ async function redisIsReady(host: string, port: number, password: string | undef
  * ```
  */
 export async function startRedis(options: RedisStartOptions = {}): Promise<ServiceHandle> {
-  const choice = await chooseSource(REDIS_ENV_VAR);
+  // TLS needs the certificates of this run: only a server we start from the binary has them.
+  const choice: SourceChoice = options.tls ? { source: 'binary' } : await chooseSource(REDIS_ENV_VAR);
   if (choice.source === 'env') return envServiceHandle('redis', choice.url, REDIS_ENV_VAR);
   if (choice.source === 'container') {
     const { RedisContainer } = await import('@testcontainers/redis');
@@ -99,8 +123,8 @@ export async function startRedis(options: RedisStartOptions = {}): Promise<Servi
       portCount: 1,
       ports: ([port]) => port as number,
       args: (port, dataDir) => redisArgs('127.0.0.1', port, dataDir, options),
-      url: (port) => `redis://127.0.0.1:${port}`,
-      isReady: (port) => redisIsReady('127.0.0.1', port, options.password),
+      url: (port) => `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
+      isReady: (port) => redisIsReady('127.0.0.1', port, options.password, options.tls),
     },
     options,
   );

@@ -1,4 +1,7 @@
+import { request as httpRequestRaw } from 'node:http';
+import { request as httpsRequestRaw } from 'node:https';
 import { connect } from 'node:net';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 
 export interface TcpExchangeOptions {
   host: string;
@@ -8,6 +11,8 @@ export interface TcpExchangeOptions {
   /** Called with everything received so far; the exchange ends when it returns true. */
   until: (received: string) => boolean;
   timeoutMs: number;
+  /** Speak TLS from the first byte (Redis `--tls-port`), with these options (CA, client cert). */
+  tls?: ConnectionOptions;
 }
 
 /**
@@ -18,7 +23,9 @@ export function tcpExchange(options: TcpExchangeOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     let received = '';
     let settled = false;
-    const socket = connect({ host: options.host, port: options.port });
+    const socket = options.tls
+      ? tlsConnect({ ...options.tls, host: options.host, port: options.port })
+      : connect({ host: options.host, port: options.port });
     const finish = (error: Error | undefined) => {
       if (settled) return;
       settled = true;
@@ -33,7 +40,7 @@ export function tcpExchange(options: TcpExchangeOptions): Promise<string> {
       options.timeoutMs,
     );
     socket.setEncoding('utf8');
-    socket.once('connect', () => {
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       if (options.send !== undefined) socket.write(options.send);
     });
     socket.on('data', (chunk: string) => {
@@ -49,4 +56,46 @@ export function tcpExchange(options: TcpExchangeOptions): Promise<string> {
 export async function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   return { status: response.status, body: await response.text() };
+}
+
+/** TLS material for an HTTPS probe: PEM strings (CA to trust, client certificate and key). */
+export interface HttpsClientTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * An HTTP(S) request with node:http(s) rather than fetch, because fetch cannot present a client
+ * certificate without undici's dispatcher (etcd with --client-cert-auth requires one).
+ */
+export function httpRequest(
+  url: string,
+  options: { method?: string; body?: string; timeoutMs: number; tls?: HttpsClientTls },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequestRaw : httpRequestRaw;
+    const request = send(
+      target,
+      {
+        method: options.method ?? 'GET',
+        timeout: options.timeoutMs,
+        ...(options.tls ?? {}),
+        headers: options.body !== undefined ? { 'content-type': 'application/json' } : {},
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () =>
+      request.destroy(new Error(`no answer from ${url} within ${options.timeoutMs} ms`)),
+    );
+    request.on('error', reject);
+    request.end(options.body);
+  });
 }

@@ -87,4 +87,20 @@ describe('startNats (binary)', () => {
       rmSync(storeDir, { recursive: true, force: true });
     }
   });
+
+  it('takes a config file, e.g. a user whose permissions stop at some subjects', async () => {
+    const server = await startNats({
+      config: `authorization { users: [ { user: app, password: pw, permissions: {
+        publish: ["allowed.>", "_INBOX.>"], subscribe: ["_INBOX.>"] } } ] }`,
+    });
+    const app = { user: 'app', pass: 'pw' };
+    await expect(natsPing(server.url)).rejects.toThrow(/Authorization Violation/);
+    await expect(natsRequest(server.url, 'denied.x', 'hi', 2_000, app)).rejects.toThrow(
+      /Permissions Violation for Publish to "denied.x"/,
+    );
+    // No responder on allowed.x: the publish is accepted, so the request times out rather than erroring.
+    await expect(natsRequest(server.url, 'allowed.x', 'hi', 500, app)).rejects.toThrow(/timeout/);
+    expect(await natsPing(server.url, app)).toMatchObject({ jetstream: true }); // the flags still apply
+    await server.stop();
+  });
 });

@@ -33,8 +33,8 @@ describe('a test run that ends without stopping its server', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   /** Runs the fixture in its own vitest process; returns the URL of the server it abandoned. */
-  async function runFixture(end: 'pass' | 'fail' | 'sigkill' | 'sigterm'): Promise<string> {
-    const out = join(scratch, `${end}.url`);
+  async function runFixture(end: 'pass' | 'fail' | 'sigkill' | 'sigterm', cluster = false): Promise<string> {
+    const out = join(scratch, `${end}${cluster ? '-cluster' : ''}.url`);
     const child = spawn(
       process.execPath,
       [vitestBin, 'run', '--config', join(here, 'fixtures/vitest.config.ts')],
@@ -47,6 +47,7 @@ describe('a test run that ends without stopping its server', () => {
           ROSTER_TEST_RESULTS: '0',
           ROSTER_FIXTURE_OUT: out,
           ROSTER_FIXTURE_END: end,
+          ROSTER_FIXTURE_CLUSTER: cluster ? '1' : '0',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -64,5 +65,12 @@ describe('a test run that ends without stopping its server', () => {
     // SIGKILL of the test process is only caught by the parent-death signal, which the kernel
     // delivers asynchronously; give it a moment.
     await expect.poll(() => isRefused(url), { timeout: 5_000, interval: 50 }).toBe(true);
+  });
+
+  it.each(['fail', 'sigkill'] as const)('leaves no cluster member behind (%s)', async (end) => {
+    const urls = (await runFixture(end, true)).split(',');
+    expect(urls).toHaveLength(3);
+    for (const url of urls)
+      await expect.poll(() => isRefused(url), { timeout: 5_000, interval: 50 }).toBe(true);
   });
 });

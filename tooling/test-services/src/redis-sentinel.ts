@@ -1,0 +1,335 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findBinary } from './binary-lookup.js';
+import { startBinaryMember } from './binary-service.js';
+import {
+  type ClusterHandle,
+  ClusterServiceHandle,
+  checkCount,
+  type FailoverReport,
+  startMembers,
+} from './cluster-handle.js';
+import { REDIS_ENV_VAR, redisIsReady } from './redis.js';
+import { trackHandle } from './registry.js';
+import { type RedisAddress, type RespValue, redisCommand, redisInfo } from './resp.js';
+import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
+import { waitFor } from './wait-for.js';
+
+/** Options for {@link startRedisSentinel}. */
+export interface RedisSentinelStartOptions extends CommonStartOptions {
+  /** The monitored primary's name (`sentinel monitor <name> …`). Default `roster`. */
+  name?: string;
+  /** How many replicas besides the primary. Default 1. */
+  replicas?: number;
+  /** `sentinel down-after-milliseconds`: how long the primary may be silent before a failover. Default 1000. */
+  downAfterMs?: number;
+  /** `sentinel failover-timeout`. Default 3000 (a failed attempt is retried after twice that). */
+  failoverTimeoutMs?: number;
+}
+
+/** A primary, its replicas and three sentinels watching them (quorum 2). */
+export interface RedisSentinelHandle extends ClusterHandle {
+  readonly kind: 'redis';
+  /** The primary's name as the sentinels know it: pass it with `sentinels` to a client. */
+  readonly name: string;
+  /** Where the sentinels listen. */
+  readonly sentinels: readonly RedisAddress[];
+  /** The data nodes (`member(i)`): 0 starts as the primary, the others as its replicas. */
+  readonly nodes: readonly RedisAddress[];
+  /** Sentinel `i`, to stop or freeze it. */
+  sentinel(i: number): ServiceHandle;
+  /** The primary the sentinels name (`SENTINEL get-master-addr-by-name`), with its member index. */
+  primary(): Promise<RedisAddress & { index: number | undefined }>;
+  /**
+   * Kills the primary, waits until the sentinels have promoted a replica (the sentinels name it
+   * and it reports `role:master`), restarts the old primary as a replica of the new one, and
+   * waits until the topology is healthy again.
+   */
+  failover(): Promise<FailoverReport>;
+}
+
+const PROBE_TIMEOUT_MS = 1_000;
+const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
+const SENTINELS = 3;
+const QUORUM = 2;
+
+const addressOf = (member: ServiceHandle): RedisAddress => {
+  const url = new URL(member.url);
+  return { host: url.hostname, port: Number(url.port) };
+};
+const sameAddress = (a: RedisAddress, b: RedisAddress) => a.host === b.host && a.port === b.port;
+
+/** `*_reply` of a SENTINEL command as a field map. */
+function fields(reply: RespValue): Map<string, string> {
+  const flat = Array.isArray(reply) ? reply.map(String) : [];
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i] as string, flat[i + 1] as string);
+  return map;
+}
+
+/** The primary each answering sentinel names (a frozen or dead sentinel is skipped). */
+async function primariesNamed(sentinels: readonly RedisAddress[], name: string): Promise<RedisAddress[]> {
+  const answers = await Promise.all(
+    sentinels.map((sentinel) =>
+      redisCommand(sentinel, ['SENTINEL', 'get-master-addr-by-name', name], {
+        timeoutMs: PROBE_TIMEOUT_MS,
+      }).then(
+        (reply) => (Array.isArray(reply) ? { host: String(reply[0]), port: Number(reply[1]) } : undefined),
+        () => undefined,
+      ),
+    ),
+  );
+  return answers.filter((a): a is RedisAddress => a !== undefined);
+}
+
+/** The address most sentinels name, if at least `minimum` agree. */
+function agreed(addresses: RedisAddress[], minimum: number): RedisAddress | undefined {
+  for (const candidate of addresses) {
+    if (addresses.filter((a) => sameAddress(a, candidate)).length >= minimum) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Replaces the `replicaof` line of a data node's config file. A restarted node must come back as
+ * a replica of the current primary: coming back as a primary (with its old, possibly stale data)
+ * would take writes until the sentinels demote it, and those writes would then be lost.
+ */
+function pointConfigAt(configFile: string, primary: RedisAddress | undefined): void {
+  const kept = readFileSync(configFile, 'utf8')
+    .split('\n')
+    .filter((line) => !/^\s*(replicaof|slaveof)\s/i.test(line));
+  if (primary) kept.push(`replicaof ${primary.host} ${primary.port}`);
+  writeFileSync(configFile, `${kept.join('\n').trimEnd()}\n`);
+}
+
+class RedisSentinelTopology extends ClusterServiceHandle implements RedisSentinelHandle {
+  declare readonly kind: 'redis';
+  readonly nodes: readonly RedisAddress[];
+  readonly sentinels: readonly RedisAddress[];
+
+  constructor(
+    nodes: ServiceHandle[],
+    readonly sentinelHandles: ServiceHandle[],
+    readonly name: string,
+    readonly startupTimeoutMs: number,
+  ) {
+    const urls = nodes.map((n) => n.url);
+    super('redis', urls.join(','), urls, nodes, sentinelHandles);
+    this.nodes = nodes.map(addressOf);
+    this.sentinels = sentinelHandles.map(addressOf);
+  }
+
+  sentinel(i: number): ServiceHandle {
+    const sentinel = this.sentinelHandles[i];
+    if (!Number.isInteger(i) || sentinel === undefined) {
+      throw new RangeError(
+        `sentinel index must be an integer from 0 to ${this.sentinelHandles.length - 1}; got ${i}`,
+      );
+    }
+    return sentinel;
+  }
+
+  async primary(): Promise<RedisAddress & { index: number | undefined }> {
+    const named = await primariesNamed(this.sentinels, this.name);
+    const address = agreed(named, 1);
+    if (!address) throw new Error(`no sentinel answered for ${this.name}`);
+    const index = this.nodes.findIndex((node) => sameAddress(node, address));
+    return { ...address, index: index < 0 ? undefined : index };
+  }
+
+  /**
+   * Healthy: every sentinel names the same primary, sees it up, knows the other sentinels, and
+   * sees every replica up; the primary says `role:master` and every replica has its link up.
+   */
+  async waitUntilHealthy(timeoutMs = this.startupTimeoutMs): Promise<void> {
+    let problem = 'not checked yet';
+    await waitFor(
+      async () => {
+        problem = (await this.#healthProblem().catch((error: Error) => error.message)) ?? '';
+        return problem === '';
+      },
+      { timeoutMs, description: 'the Redis sentinel topology to be healthy', intervalMs: 100 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last problem: ${problem}`);
+    });
+  }
+
+  async #healthProblem(): Promise<string | undefined> {
+    const named = await primariesNamed(this.sentinels, this.name);
+    const primary = agreed(named, this.sentinels.length);
+    if (!primary) return `sentinels do not all name one primary: ${JSON.stringify(named)}`;
+    const options = { timeoutMs: PROBE_TIMEOUT_MS };
+    for (const [i, sentinel] of this.sentinels.entries()) {
+      const master = fields(await redisCommand(sentinel, ['SENTINEL', 'MASTER', this.name], options));
+      if (master.get('flags') !== 'master') return `sentinel ${i} flags the primary ${master.get('flags')}`;
+      if (Number(master.get('num-other-sentinels')) < this.sentinels.length - 1) {
+        return `sentinel ${i} knows ${master.get('num-other-sentinels')} other sentinels`;
+      }
+      const replicas = await redisCommand(sentinel, ['SENTINEL', 'REPLICAS', this.name], options);
+      const up = (Array.isArray(replicas) ? replicas : [])
+        .map(fields)
+        .filter((r) => r.get('flags') === 'slave');
+      if (up.length < this.nodes.length - 1) return `sentinel ${i} sees ${up.length} replicas up`;
+    }
+    for (const [i, node] of this.nodes.entries()) {
+      const replication = await redisInfo(node, 'replication', options);
+      if (sameAddress(node, primary)) {
+        if (replication.get('role') !== 'master')
+          return `node ${i} is named primary but is ${replication.get('role')}`;
+      } else if (
+        replication.get('role') !== 'slave' ||
+        replication.get('master_link_status') !== 'up' ||
+        Number(replication.get('master_port')) !== primary.port
+      ) {
+        return `node ${i} is not a linked replica of ${primary.port}`;
+      }
+    }
+    return undefined;
+  }
+
+  async failover(): Promise<FailoverReport> {
+    const before = await this.primary();
+    const killed = before.index ?? 0;
+    const started = Date.now();
+    await this.member(killed).kill();
+    const elected = await waitFor(
+      async () => {
+        const named = agreed(await primariesNamed(this.sentinels, this.name), QUORUM);
+        if (!named || sameAddress(named, before)) return undefined;
+        const index = this.nodes.findIndex((node) => sameAddress(node, named));
+        if (index < 0) return undefined;
+        const role = await redisInfo(named, 'replication', { timeoutMs: PROBE_TIMEOUT_MS }).then(
+          (info) => info.get('role'),
+          () => undefined,
+        );
+        return role === 'master' ? index : undefined;
+      },
+      {
+        timeoutMs: 30_000,
+        description: `the sentinels to promote a replica after killing node ${killed}`,
+        intervalMs: 50,
+      },
+    );
+    const electedAfterMs = Date.now() - started;
+    await this.member(killed).restart(); // its beforeStart points it at the new primary
+    await this.waitUntilHealthy();
+    return { killed, elected, electedAfterMs, recoveredAfterMs: Date.now() - started };
+  }
+}
+
+/**
+ * Redis with Sentinel for one test run: a primary (member 0), `replicas` replicas (default 1) and
+ * three sentinels (quorum 2), each its own `redis-server` process and temp dir on loopback. Data
+ * nodes run with `appendonly yes`/`appendfsync always` so a killed node restarts with its data.
+ * Resolves once the sentinels agree on the primary and know each other and the replicas.
+ *
+ * @example
+ * ```ts
+ * const redis = await startRedisSentinel();
+ * const client = new Redis({ sentinels: redis.sentinels, name: redis.name });
+ * await redis.failover();
+ * ```
+ */
+export async function startRedisSentinel(
+  options: RedisSentinelStartOptions = {},
+): Promise<RedisSentinelHandle> {
+  const name = options.name ?? 'roster';
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new RangeError(`name must match [A-Za-z0-9_.-]+; got "${name}"`);
+  const replicas = checkCount('replicas', options.replicas ?? 1, 1);
+  const downAfterMs = checkCount('downAfterMs', options.downAfterMs ?? 1_000, 100);
+  const failoverTimeoutMs = checkCount('failoverTimeoutMs', options.failoverTimeoutMs ?? 3_000, 500);
+  const binary = findBinary(
+    { name: 'redis-server', debianPackage: 'redis-server', envVar: REDIS_ENV_VAR },
+    options.searchPath,
+  );
+  const startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+  let sentinelAddresses: RedisAddress[] = [];
+
+  const nodes = await startMembers(1 + replicas, 1, (i, all) => {
+    const port = all[i]?.[0] as number;
+    const primaryPort = all[0]?.[0] as number;
+    return startBinaryMember<number>({
+      kind: 'redis',
+      name: `redis-node-${i}`,
+      binary,
+      ports: port,
+      allPorts: [port],
+      prepare: (tempDir, dataDir) =>
+        writeFileSync(
+          join(tempDir, 'redis.conf'),
+          [
+            `port ${port}`,
+            'bind 127.0.0.1',
+            `dir ${dataDir}`,
+            'save ""',
+            'appendonly yes',
+            'appendfsync always',
+            'protected-mode no',
+            // Redis 7 waits 5 s before a diskless full sync, for more replicas to join; we have them all.
+            'repl-diskless-sync-delay 0',
+            ...(i === 0 ? [] : [`replicaof 127.0.0.1 ${primaryPort}`]),
+            '',
+          ].join('\n'),
+        ),
+      beforeStart: async (tempDir) => {
+        // On a restart: follow whichever other node the sentinels name now.
+        const named = await primariesNamed(sentinelAddresses, name);
+        const other = named.find((a) => a.port !== port);
+        if (other) pointConfigAt(join(tempDir, 'redis.conf'), other);
+      },
+      args: (_port, _dataDir, tempDir) => [join(tempDir, 'redis.conf')],
+      url: `redis://127.0.0.1:${port}`,
+      isReady: () => redisIsReady('127.0.0.1', port, undefined),
+      startupTimeoutMs,
+    });
+  });
+  const primaryPort = nodes[0]?.ports as number;
+
+  let sentinels: Awaited<ReturnType<typeof startBinaryMember<number>>>[];
+  try {
+    sentinels = await startMembers(SENTINELS, 1, (i, all) => {
+      const port = all[i]?.[0] as number;
+      return startBinaryMember<number>({
+        kind: 'redis',
+        name: `redis-sentinel-${i}`,
+        binary,
+        ports: port,
+        allPorts: [port],
+        // Sentinel rewrites its config file (known replicas, sentinels, epochs): it must be writable.
+        prepare: (tempDir) =>
+          writeFileSync(
+            join(tempDir, 'sentinel.conf'),
+            [
+              `port ${port}`,
+              'bind 127.0.0.1',
+              `dir ${tempDir}`,
+              'protected-mode no',
+              `sentinel monitor ${name} 127.0.0.1 ${primaryPort} ${QUORUM}`,
+              `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+              `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+              `sentinel parallel-syncs ${name} 1`,
+              '',
+            ].join('\n'),
+          ),
+        args: (_port, _dataDir, tempDir) => [join(tempDir, 'sentinel.conf'), '--sentinel'],
+        url: `redis://127.0.0.1:${port}`,
+        isReady: () => redisIsReady('127.0.0.1', port, undefined),
+        startupTimeoutMs,
+      });
+    });
+  } catch (error) {
+    await Promise.allSettled(nodes.map((node) => node.stop()));
+    throw error;
+  }
+  sentinelAddresses = sentinels.map(addressOf);
+  const topology = new RedisSentinelTopology(nodes, sentinels, name, startupTimeoutMs);
+  trackHandle(topology);
+  try {
+    await topology.waitUntilHealthy();
+  } catch (error) {
+    await topology.stop();
+    throw error;
+  }
+  return topology;
+}
