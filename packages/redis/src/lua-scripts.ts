@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { LAYOUT_VERSION } from './key-layout.js';
+import type { Cluster, Redis } from 'ioredis';
+import { LAYOUT_VERSION, LIVENESS_GROUP } from './key-layout.js';
 
 /*
  * Every change goes through one of these scripts, so that storing a record, numbering it and
@@ -7,21 +7,28 @@ import { LAYOUT_VERSION } from './key-layout.js';
  * increment of `seq` writes exactly one stream entry carrying that revision, so a watcher that
  * sees revision n+2 after n knows it lost an entry (the stream was trimmed or replaced).
  *
+ * Liveness lives apart from the records: each stored revision has one entry in the `live` stream
+ * (id `<revision>-<key hash>`, see liveness-id.ts), pending in the consumer group `roster`. Its
+ * idle time, kept by the server's clock, is the time since the last write or heartbeat: a plain
+ * heartbeat is one `XCLAIM … JUSTID` of that entry (no script, no record write, no change entry,
+ * no reader woken), and `XPENDING … IDLE ttl` finds every record due in one command.
+ *
  * Keys are always passed in KEYS (never built inside a script) so that the scripts are valid on
  * Redis Cluster: all of them share the namespace's hash tag.
  */
 
-/** KEYS[1..5] of every script. */
+/** KEYS[1..5] of every script but HISTORY. */
 const PRELUDE = `
-local records, deadlines, changes, seq, config = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local records, live, changes, seq, config = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local GROUP = '${LIVENESS_GROUP}'
 
 local function int(n)
   return string.format('%.0f', n)
 end
 
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The consumer group that tracks liveness; BUSYGROUP when it exists already.
+local function ensure_group()
+  redis.pcall('XGROUP', 'CREATE', live, GROUP, '0', 'MKSTREAM')
 end
 
 -- The namespace's ttl, created when missing (first open, or a restart without persistence).
@@ -29,6 +36,7 @@ local function config_problem(ttl)
   local stored = redis.call('HGET', config, 'ttl')
   if not stored then
     redis.call('HSET', config, 'ttl', ttl, 'layout', '${LAYOUT_VERSION}')
+    ensure_group()
     return nil
   end
   if stored ~= ttl then
@@ -43,62 +51,104 @@ local function revision_of(framed)
   return string.match(framed, '^(%d+)\\n')
 end
 
-local function remove(id, reason, maxlen)
+local function forget_liveness(entry)
+  redis.call('XACK', live, GROUP, entry)
+  redis.call('XDEL', live, entry)
+end
+
+local function remove(id, entry, reason, maxlen)
   redis.call('HDEL', records, id)
-  redis.call('ZREM', deadlines, id)
+  if entry then forget_liveness(entry) end
   local rev = redis.call('INCR', seq)
   redis.call('XADD', changes, 'MAXLEN', '~', maxlen, '*', 't', 'del', 'k', id, 'r', int(rev), 'why', reason)
   return rev
 end
 
--- Deletes up to limit records whose deadline passed, each as an 'expired' change. Idempotent.
-local function sweep(now, limit, maxlen)
-  local due
-  if limit then
-    due = redis.call('ZRANGEBYSCORE', deadlines, '-inf', now, 'LIMIT', 0, limit)
-  else
-    due = redis.call('ZRANGEBYSCORE', deadlines, '-inf', now)
-  end
-  for _, id in ipairs(due) do
-    remove(id, 'expired', maxlen)
-  end
-  return #due
+-- True when the liveness entry has been idle (no write, no heartbeat) for ttl ms by the server clock.
+-- IDLE takes whole ms: a fractional ttl rounds up, so a key never goes early.
+local function is_due(entry, ttl)
+  local idle = int(math.ceil(tonumber(ttl)))
+  local ok, pending = pcall(redis.call, 'XPENDING', live, GROUP, 'IDLE', idle, entry, entry, 1)
+  return ok and #pending > 0
 end
 
--- A record past its deadline is gone for every reader and writer, swept or not.
-local function expire_if_due(id, now, maxlen)
-  local deadline = redis.call('ZSCORE', deadlines, id)
-  if deadline and tonumber(deadline) <= now then
-    remove(id, 'expired', maxlen)
-    return true
+-- The current record of id: framed value, revision and liveness entry; an overdue one is
+-- deleted first (an 'expired' change), so a record past its deadline is gone for every reader
+-- and writer, swept or not. hash: the key's liveness hash (liveness-id.ts).
+local function current(id, hash, ttl, maxlen)
+  local framed = redis.call('HGET', records, id)
+  local rev = revision_of(framed)
+  if not rev then return framed, nil, nil end
+  local entry = rev .. '-' .. hash
+  if is_due(entry, ttl) then
+    remove(id, entry, 'expired', maxlen)
+    return nil, nil, nil
   end
-  return false
+  return framed, rev, entry
+end
+
+-- Deletes up to limit records whose liveness entry is idle for ttl ms, each as an 'expired'
+-- change. Idempotent. Returns how many entries it handled.
+local function sweep(ttl, limit, maxlen)
+  local idle = int(math.ceil(tonumber(ttl)))
+  local ok, due = pcall(redis.call, 'XPENDING', live, GROUP, 'IDLE', idle, '-', '+', limit)
+  if not ok then return 0 end
+  for _, item in ipairs(due) do
+    local entry = item[1]
+    local found = redis.call('XRANGE', live, entry, entry)
+    local id = nil
+    if found[1] then
+      local fields = found[1][2]
+      for i = 1, #fields, 2 do
+        if fields[i] == 'k' then id = fields[i + 1] end
+      end
+    end
+    local rev = string.match(entry, '^(%d+)-')
+    if id and revision_of(redis.call('HGET', records, id)) == rev then
+      remove(id, entry, 'expired', maxlen)
+    else
+      forget_liveness(entry)
+    end
+  end
+  return #due
 end
 `;
 
 /**
  * KEYS: 5 + history. ARGV: id, value, ttl, expected ('' any, 'absent', or a revision),
- * refreshOnly ('1'/'0'), maxlen, history depth, history retention ms.
- * Returns {1, revision} or {0} on a failed condition.
+ * refreshOnly ('1'/'0'), maxlen, history depth, history retention ms, key hash.
+ * Returns {1, revision} or {0} on a failed condition. A refreshOnly put of an existing record
+ * only restarts its liveness (no write, same revision); core's heartbeats use the cheaper
+ * XCLAIM directly, this path serves unconditional refreshes.
  */
 const PUT = `${PRELUDE}
 local id, value, ttl, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local maxlen = ARGV[6]
-local now = now_ms()
-expire_if_due(id, now, maxlen)
+local maxlen, hash = ARGV[6], ARGV[9]
+local framed, rev, entry = current(id, hash, ttl, maxlen)
 if expected == '' or expected == 'absent' then
   -- Creating writes (re)create the namespace config, e.g. after a restart without persistence.
   -- A compare-and-set against a revision needs the record, hence the namespace, to exist.
   local problem = config_problem(ttl)
   if problem then return redis.error_reply(problem) end
-  if expected == 'absent' and redis.call('HEXISTS', records, id) == 1 then return {0} end
-elseif revision_of(redis.call('HGET', records, id)) ~= expected then
+  if expected == 'absent' and framed then return {0} end
+elseif rev ~= expected then
   return {0}
 end
-local rev = redis.call('INCR', seq)
-redis.call('HSET', records, id, int(rev) .. '\\n' .. value)
-redis.call('ZADD', deadlines, int(now + tonumber(ttl)), id)
-redis.call('XADD', changes, 'MAXLEN', '~', maxlen, '*', 't', 'put', 'k', id, 'v', value, 'r', int(rev))
+if ARGV[5] == '1' and entry then
+  redis.call('XCLAIM', live, GROUP, 'roster', 0, entry, 'JUSTID')
+  return {1, tonumber(rev)}
+end
+if entry then forget_liveness(entry) end
+local next_rev = redis.call('INCR', seq)
+local next_entry = int(next_rev) .. '-' .. hash
+redis.call('HSET', records, id, int(next_rev) .. '\\n' .. value)
+local added = redis.pcall('XADD', live, next_entry, 'k', id)
+if type(added) == 'table' and added.err then
+  -- The stream outlived the counter (seq deleted by hand): the revision cannot name a new entry.
+  return redis.error_reply('ROSTER_LIVENESS ' .. added.err)
+end
+redis.call('XCLAIM', live, GROUP, 'roster', 0, next_entry, 'FORCE', 'JUSTID')
+redis.call('XADD', changes, 'MAXLEN', '~', maxlen, '*', 't', 'put', 'k', id, 'v', value, 'r', int(next_rev))
 -- History holds the value of every write that changed more than lastSeen; a plain heartbeat
 -- leaves it alone (the history script shows the current value in place of the newest entry).
 if ARGV[5] ~= '1' then
@@ -107,13 +157,13 @@ if ARGV[5] ~= '1' then
   redis.call('LTRIM', history, 0, tonumber(ARGV[7]) - 1)
   redis.call('PEXPIRE', history, ARGV[8])
 end
-return {1, rev}
+return {1, next_rev}
 `;
 
 /**
  * KEYS: records, history. ARGV: id, limit. The stored states, newest first; while the record
- * exists its current value (fresher lastSeen) stands in for the newest entry, also when the
- * list itself ran out its retention.
+ * exists its current value stands in for the newest entry, also when the list itself ran out
+ * its retention.
  */
 const HISTORY = `
 local states = redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1)
@@ -122,34 +172,33 @@ if current then states[1] = string.gsub(current, '^%d+\\n', '', 1) end
 return states
 `;
 
-/** ARGV: id, expected ('' or a revision), maxlen, reason. Returns 1 when deleted. */
+/** ARGV: id, expected ('' or a revision), maxlen, reason, ttl, key hash. Returns 1 when deleted. */
 const DELETE = `${PRELUDE}
 local id, expected, maxlen, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-if expire_if_due(id, now_ms(), maxlen) then return 0 end
-if redis.call('HEXISTS', records, id) == 0 then return 0 end
-if expected ~= '' and revision_of(redis.call('HGET', records, id)) ~= expected then return 0 end
-remove(id, reason, maxlen)
+local framed, rev, entry = current(id, ARGV[6], ARGV[5], maxlen)
+if not framed then return 0 end
+if expected ~= '' and rev ~= expected then return 0 end
+remove(id, entry, reason, maxlen)
 return 1
 `;
 
-/** ARGV: id, maxlen. Returns the framed value or nil. */
+/** ARGV: id, maxlen, ttl, key hash. Returns the framed value or nil. */
 const GET = `${PRELUDE}
-local id, maxlen = ARGV[1], ARGV[2]
-if expire_if_due(id, now_ms(), maxlen) then return false end
-return redis.call('HGET', records, id)
+local framed = current(ARGV[1], ARGV[4], ARGV[3], ARGV[2])
+return framed or false
 `;
 
-/** ARGV: limit, maxlen. Returns how many records expired. */
+/** ARGV: ttl, limit, maxlen. Returns how many liveness entries were due. */
 const SWEEP = `${PRELUDE}
-return sweep(now_ms(), tonumber(ARGV[1]), ARGV[2])
+return sweep(ARGV[1], tonumber(ARGV[2]), ARGV[3])
 `;
 
 /**
- * ARGV: maxlen. Sweeps, then returns {last stream id, seq, records (flat, framed values)}:
+ * ARGV: maxlen, ttl. Sweeps, then returns {last stream id, seq, records (flat, framed values)}:
  * a snapshot and the feed position right after it, read in one atomic step.
  */
 const LIST = `${PRELUDE}
-sweep(now_ms(), nil, ARGV[1])
+while sweep(ARGV[2], 1000, ARGV[1]) == 1000 do end
 local last = '0-0'
 if redis.call('EXISTS', changes) == 1 then
   local info = redis.call('XINFO', 'STREAM', changes)
@@ -162,31 +211,39 @@ return {last, redis.call('GET', seq) or '0', redis.call('HGETALL', records)}
 
 /** ARGV: ttl. Creates the namespace config or returns the stored one: {ttl, layout}. */
 const OPEN = `${PRELUDE}
-config_problem(ARGV[1])
+if not config_problem(ARGV[1]) then ensure_group() end
 return {redis.call('HGET', config, 'ttl'), redis.call('HGET', config, 'layout') or ''}
+`;
+
+/** KEYS: a lease. ARGV: holder. Deletes the lease when this holder has it. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `;
 
 type Arg = string | Buffer | number;
 
 /** The scripts as commands on a client (ioredis `defineCommand`; EVALSHA with EVAL fallback). */
 export interface RosterCommands {
-  rosterPutV1(...args: Arg[]): Promise<[number, number] | [number]>;
-  rosterDeleteV1(...args: Arg[]): Promise<number>;
-  rosterGetV1Buffer(...args: Arg[]): Promise<Buffer | null>;
-  rosterSweepV1(...args: Arg[]): Promise<number>;
-  rosterListV1Buffer(...args: Arg[]): Promise<[Buffer, Buffer, Buffer[]]>;
-  rosterOpenV1(...args: Arg[]): Promise<[string, string]>;
-  rosterHistoryV1Buffer(...args: Arg[]): Promise<Buffer[]>;
+  rosterPutV2(...args: Arg[]): Promise<[number, number] | [number]>;
+  rosterDeleteV2(...args: Arg[]): Promise<number>;
+  rosterGetV2Buffer(...args: Arg[]): Promise<Buffer | null>;
+  rosterSweepV2(...args: Arg[]): Promise<number>;
+  rosterListV2Buffer(...args: Arg[]): Promise<[Buffer, Buffer, Buffer[]]>;
+  rosterOpenV2(...args: Arg[]): Promise<[string, string]>;
+  rosterHistoryV2Buffer(...args: Arg[]): Promise<Buffer[]>;
+  rosterReleaseV2(...args: Arg[]): Promise<number>;
 }
 
 /** Adds the scripts to `client` (idempotent; the names are versioned so they never clash). */
-export function defineRosterCommands(client: Redis): Redis & RosterCommands {
-  client.defineCommand('rosterPutV1', { numberOfKeys: 6, lua: PUT });
-  client.defineCommand('rosterDeleteV1', { numberOfKeys: 5, lua: DELETE });
-  client.defineCommand('rosterGetV1', { numberOfKeys: 5, lua: GET });
-  client.defineCommand('rosterSweepV1', { numberOfKeys: 5, lua: SWEEP });
-  client.defineCommand('rosterListV1', { numberOfKeys: 5, lua: LIST });
-  client.defineCommand('rosterOpenV1', { numberOfKeys: 5, lua: OPEN });
-  client.defineCommand('rosterHistoryV1', { numberOfKeys: 2, lua: HISTORY });
-  return client as Redis & RosterCommands;
+export function defineRosterCommands<C extends Redis | Cluster>(client: C): C & RosterCommands {
+  client.defineCommand('rosterPutV2', { numberOfKeys: 6, lua: PUT });
+  client.defineCommand('rosterDeleteV2', { numberOfKeys: 5, lua: DELETE });
+  client.defineCommand('rosterGetV2', { numberOfKeys: 5, lua: GET });
+  client.defineCommand('rosterSweepV2', { numberOfKeys: 5, lua: SWEEP });
+  client.defineCommand('rosterListV2', { numberOfKeys: 5, lua: LIST });
+  client.defineCommand('rosterOpenV2', { numberOfKeys: 5, lua: OPEN });
+  client.defineCommand('rosterHistoryV2', { numberOfKeys: 2, lua: HISTORY });
+  client.defineCommand('rosterReleaseV2', { numberOfKeys: 1, lua: RELEASE });
+  return client as C & RosterCommands;
 }

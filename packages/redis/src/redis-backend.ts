@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import {
   assertValidKey,
   assertValidNamespace,
   assertValidValueSize,
+  BackendAuthError,
   type BackendCapabilities,
   type BackendChange,
   type BackendEntry,
@@ -20,12 +22,14 @@ import {
   silentLogger,
   type WriteCondition,
 } from '@roster/core';
-import { Redis, type RedisOptions } from 'ioredis';
-import { ExpirySweep } from './expiry-sweep.js';
-import { type KeyLayout, keyLayout, LAYOUT_VERSION } from './key-layout.js';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { ExpirySweep, type Lease, type SweepStore, sweepTiming } from './expiry-sweep.js';
+import { type KeyLayout, keyLayout, LAYOUT_VERSION, LIVENESS_GROUP } from './key-layout.js';
+import { keyHash, livenessEntry } from './liveness-id.js';
 import { defineRosterCommands, type RosterCommands } from './lua-scripts.js';
 import { bytes, unframe } from './record-frame.js';
-import { toDiscoveryError } from './redis-errors.js';
+import { isAuthFailure, toDiscoveryError } from './redis-errors.js';
+import { RequestClock, withDeadline } from './request-deadline.js';
 import { MIN_REDIS_VERSION, parseServerInfo, versionAtLeast } from './server-info.js';
 import { decodeCursor, encodeCursor } from './stream-cursor.js';
 import { StreamWatch } from './stream-watch.js';
@@ -39,11 +43,19 @@ export interface RedisBackendOptions extends BackendFactoryOptions, RedisOptions
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
   url?: string;
   /**
-   * A client you created and keep owning: the backend never closes it. The backend adds its
-   * Lua scripts to it (`defineCommand`) and duplicates it for the blocking stream reads.
+   * A client you created and keep owning: the backend never closes it. An ioredis `Redis`
+   * (also one made with Sentinel options) or a `Cluster`: every key of a namespace shares one
+   * hash tag, so each script and command touches one slot. The backend adds its Lua scripts to
+   * it (`defineCommand`) and duplicates it for the blocking stream reads.
    * Not combinable with `url` or other connection options.
    */
-  client?: Redis;
+  client?: Redis | Cluster;
+  /**
+   * Ms within which every call that waits on the server (open, put, delete, get, list,
+   * history, close) settles, also when the server is frozen or unreachable behind an open
+   * socket: it then rejects with `BackendUnavailableError`. Default 5 000, minimum 100.
+   */
+  requestTimeout?: number;
   /**
    * Declared `supports.persistent`. Default `true`: records live in the server, not in a
    * connection, so a new process lists nodes registered earlier. Surviving a server restart
@@ -56,24 +68,29 @@ export interface RedisBackendOptions extends BackendFactoryOptions, RedisOptions
   historyDepth?: number;
   /** Ms a node's history outlives its last write. Default 24 h. */
   historyRetention?: number;
-  /** Ms between expiry sweeps. Default min(250, ttl / 10). */
-  sweepInterval?: number;
 }
 
 const DEFAULT_STREAM_MAX_LENGTH = 10_000;
 const DEFAULT_HISTORY_DEPTH = 10;
 const DEFAULT_HISTORY_RETENTION = 24 * 60 * 60 * 1000;
-const DEFAULT_CONNECT_TIMEOUT = 5_000;
+const DEFAULT_REQUEST_TIMEOUT = 5_000;
 const SWEEP_BATCH = 1_000;
 const MAX_SWEEP_BATCHES = 20;
-const BLOCK_MS = 2_000;
+/** An idle feed costs one XREAD per BLOCK_MS per instance; a dead socket is noticed within BLOCK_MS + STALL_GRACE_MS. */
+const BLOCK_MS = 10_000;
 const STALL_GRACE_MS = 3_000;
+/** close() says goodbye (lease release, QUIT) for at most this long, then drops the connection. */
+const CLOSE_BUDGET_MS = 1_000;
+/** How long a disconnect waits for the server to close its side before destroying the socket. */
+const DISCONNECT_TIMEOUT_MS = 200;
 
 /**
- * The Redis backend: records in a hash, deadlines (server clock) in a sorted set, every change
- * in a capped stream, all written by Lua scripts so that each change is atomic and numbered.
- * Expiry is swept by every instance and written to the stream, so all watchers see the same
- * `left expired` (`supports.nativeExpiryEvents`). Keyspace notifications are not used.
+ * The Redis backend: records in a hash, liveness in a stream's pending entries (idle time by
+ * the server clock), every change in a capped stream, all written by Lua scripts so that each
+ * change is atomic and numbered. A plain heartbeat is one `XCLAIM`: no record write, no change
+ * entry, no watcher woken (`supports.silentHeartbeats`). One instance at a time sweeps expired
+ * records into the stream, so all watchers see the same `left expired` (`supports.nativeExpiryEvents`).
+ * Keyspace notifications are not used.
  *
  * @example
  * ```ts
@@ -95,7 +112,7 @@ interface Settings {
   readonly streamMaxLength: number;
   readonly historyDepth: number;
   readonly historyRetention: number;
-  readonly sweepInterval: number | undefined;
+  readonly requestTimeout: number;
 }
 
 function wholeNumber(name: string, value: number | undefined, min: number, fallback: number): number {
@@ -105,6 +122,17 @@ function wholeNumber(name: string, value: number | undefined, min: number, fallb
   return value;
 }
 
+/** What the backend talks to: a single server (direct or found through Sentinel) or a Cluster. */
+type AnyClient = Redis | Cluster;
+type Client = AnyClient & RosterCommands;
+
+/** The connect timeout a client was made with (a Cluster keeps it in its per-node options). */
+function connectTimeoutOf(client: AnyClient): number | undefined {
+  return client instanceof Cluster
+    ? client.options.redisOptions?.connectTimeout
+    : client.options.connectTimeout;
+}
+
 class RedisBackend implements DiscoveryBackend {
   readonly name = 'redis';
   readonly supports: BackendCapabilities;
@@ -112,13 +140,16 @@ class RedisBackend implements DiscoveryBackend {
   private readonly keys: KeyLayout;
   private readonly baseKeys: string[];
   private readonly settings: Settings;
-  private readonly userClient: Redis | undefined;
+  private readonly userClient: AnyClient | undefined;
   private readonly connection: { url: string | undefined; options: RedisOptions };
-  private client: (Redis & RosterCommands) | undefined;
+  /** This instance's value in the sweeper and standby leases. */
+  private readonly holder = randomUUID();
+  private client: Client | undefined;
   private ownsClient = false;
   private ttl = 0;
   private logger: Logger = silentLogger;
   private sweep: ExpirySweep | undefined;
+  private readonly clock: RequestClock;
   private readonly watches = new Set<StreamWatch>();
   private closed = false;
 
@@ -131,7 +162,7 @@ class RedisBackend implements DiscoveryBackend {
       streamMaxLength,
       historyDepth,
       historyRetention,
-      sweepInterval,
+      requestTimeout,
       ...redisOptions
     } = options;
     assertValidNamespace(namespace);
@@ -142,26 +173,29 @@ class RedisBackend implements DiscoveryBackend {
           ...Object.keys(redisOptions),
         ].join(', ')}`,
       );
-    if (client !== undefined && !(client instanceof Redis))
-      throw new InvalidOptionsError(
-        'client must be an ioredis Redis instance (Cluster clients are not supported yet)',
-      );
+    if (client !== undefined && !(client instanceof Redis) && !(client instanceof Cluster))
+      throw new InvalidOptionsError('client must be an ioredis Redis or Cluster instance');
     if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url)))
       throw new InvalidOptionsError(`url must start with redis:// or rediss://, got ${JSON.stringify(url)}`);
     this.namespace = namespace;
     this.keys = keyLayout(namespace);
     const k = this.keys;
-    this.baseKeys = [k.records, k.deadlines, k.changes, k.seq, k.config];
+    this.baseKeys = [k.records, k.live, k.changes, k.seq, k.config];
     this.settings = {
       streamMaxLength: wholeNumber('streamMaxLength', streamMaxLength, 10, DEFAULT_STREAM_MAX_LENGTH),
       historyDepth: wholeNumber('historyDepth', historyDepth, 1, DEFAULT_HISTORY_DEPTH),
       historyRetention: wholeNumber('historyRetention', historyRetention, 1, DEFAULT_HISTORY_RETENTION),
-      sweepInterval:
-        sweepInterval === undefined ? undefined : wholeNumber('sweepInterval', sweepInterval, 10, 0),
+      requestTimeout: wholeNumber('requestTimeout', requestTimeout, 100, DEFAULT_REQUEST_TIMEOUT),
     };
     this.userClient = client;
     this.connection = { url, options: redisOptions };
-    this.supports = { persistent: persistent ?? true, history: true, nativeExpiryEvents: true };
+    this.clock = new RequestClock(this.settings.requestTimeout);
+    this.supports = {
+      persistent: persistent ?? true,
+      history: true,
+      nativeExpiryEvents: true,
+      silentHeartbeats: true,
+    };
   }
 
   async open(context: BackendOpenContext): Promise<void> {
@@ -172,54 +206,44 @@ class RedisBackend implements DiscoveryBackend {
     this.logger = context.logger;
     const client = this.userClient ?? this.createClient();
     this.ownsClient = this.userClient === undefined;
+    let commands: Client;
     try {
-      await this.connect(client);
-      const commands = defineRosterCommands(client);
-      const info = parseServerInfo(await client.info('server'));
-      if (!versionAtLeast(info.version, MIN_REDIS_VERSION))
-        throw new BackendUnavailableError(
-          `Redis ${info.version} is too old for @roster/redis, which needs Redis >= ${MIN_REDIS_VERSION} (streams, scripts replicated by effect)`,
-        );
-      const [storedTtl, layout] = await commands.rosterOpenV1(...this.baseKeys, String(this.ttl));
-      if (layout !== LAYOUT_VERSION)
-        throw new ConfigMismatchError(
-          `redis namespace "${this.namespace}" uses key layout ${JSON.stringify(layout)}; this version of @roster/redis reads layout ${LAYOUT_VERSION}`,
-        );
-      if (storedTtl !== String(this.ttl))
-        throw new ConfigMismatchError(
-          `redis namespace "${this.namespace}" exists with ttl ${storedTtl} ms; this instance asked for ${this.ttl} ms`,
-        );
-      await this.reportDurability(client);
+      commands = await withDeadline(
+        this.prepare(client),
+        this.settings.requestTimeout,
+        'opening the namespace',
+      );
       // close() ran while we were connecting: it found no client to close, so this one is ours to drop.
       if (this.closed) throw new DiscoveryClosedError('the redis backend was closed while opening');
-      this.client = commands;
-      const period = this.settings.sweepInterval ?? Math.max(10, Math.min(250, Math.floor(this.ttl / 10)));
-      this.sweep = new ExpirySweep(
-        period,
-        () => this.sweepExpired(),
-        (error, first) =>
-          (first ? this.logger.warn : this.logger.debug).call(
-            this.logger,
-            'the expiry sweep failed; retrying',
-            {
-              error,
-            },
-          ),
-      );
-      this.sweep.start();
     } catch (error) {
       if (this.ownsClient) client.disconnect();
       throw toDiscoveryError(error, 'opening the namespace', this.namespace, this.ttl);
     }
+    this.client = commands;
+    this.sweep = new ExpirySweep(
+      this.sweepStore(commands),
+      this.holder,
+      sweepTiming(this.ttl),
+      (error, first) =>
+        (first ? this.logger.warn : this.logger.debug).call(
+          this.logger,
+          'the expiry sweep failed; retrying',
+          {
+            error,
+          },
+        ),
+    );
+    this.sweep.start();
   }
 
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     assertValidKey(key);
     assertValidValueSize(value, key);
-    const client = await this.connected();
     const expected = options.expectedRevision;
-    try {
-      const reply = await client.rosterPutV1(
+    if (options.refreshOnly && typeof expected === 'number')
+      return this.request(`refreshing "${key}"`, (client) => this.refresh(client, key, expected));
+    return this.request(`writing "${key}"`, async (client) => {
+      const reply = await client.rosterPutV2(
         ...this.baseKeys,
         this.keys.history(key),
         key,
@@ -230,50 +254,47 @@ class RedisBackend implements DiscoveryBackend {
         this.settings.streamMaxLength,
         this.settings.historyDepth,
         this.settings.historyRetention,
+        keyHash(key),
       );
       return reply[0] === 1 ? { ok: true, revision: Number(reply[1]) } : { ok: false };
-    } catch (error) {
-      throw toDiscoveryError(error, `writing "${key}"`, this.namespace, this.ttl);
-    }
+    });
   }
 
   async delete(key: string, condition: WriteCondition = {}): Promise<boolean> {
     assertValidKey(key);
-    const client = await this.connected();
     const expected = condition.expectedRevision;
-    try {
-      const deleted = await client.rosterDeleteV1(
+    return this.request(`deleting "${key}"`, async (client) => {
+      const deleted = await client.rosterDeleteV2(
         ...this.baseKeys,
         key,
         typeof expected === 'number' ? String(expected) : '',
         this.settings.streamMaxLength,
         'unregistered',
+        String(this.ttl),
+        keyHash(key),
       );
       return deleted === 1;
-    } catch (error) {
-      throw toDiscoveryError(error, `deleting "${key}"`, this.namespace, this.ttl);
-    }
+    });
   }
 
   async get(key: string): Promise<BackendEntry | undefined> {
-    const client = await this.connected();
-    try {
-      const reply = await client.rosterGetV1Buffer(...this.baseKeys, key, this.settings.streamMaxLength);
+    assertValidKey(key);
+    return this.request(`reading "${key}"`, async (client) => {
+      const reply = await client.rosterGetV2Buffer(
+        ...this.baseKeys,
+        key,
+        this.settings.streamMaxLength,
+        String(this.ttl),
+        keyHash(key),
+      );
       return reply ? { key, ...unframe(reply) } : undefined;
-    } catch (error) {
-      throw toDiscoveryError(error, `reading "${key}"`, this.namespace, this.ttl);
-    }
+    });
   }
 
   async list(): Promise<BackendSnapshot> {
-    const client = await this.connected();
-    let reply: Awaited<ReturnType<RosterCommands['rosterListV1Buffer']>>;
-    try {
-      reply = await client.rosterListV1Buffer(...this.baseKeys, this.settings.streamMaxLength);
-    } catch (error) {
-      throw toDiscoveryError(error, 'listing the namespace', this.namespace, this.ttl);
-    }
-    const [lastId, seq, records] = reply;
+    const [lastId, seq, records] = await this.request('listing the namespace', (client) =>
+      client.rosterListV2Buffer(...this.baseKeys, this.settings.streamMaxLength, String(this.ttl)),
+    );
     const entries: BackendEntry[] = [];
     for (let i = 0; i + 1 < records.length; i += 2)
       entries.push({ key: records[i]!.toString(), ...unframe(records[i + 1]!) });
@@ -299,25 +320,13 @@ class RedisBackend implements DiscoveryBackend {
     }
     const watch: StreamWatch = new StreamWatch(
       {
-        connect: () =>
-          client.duplicate({
-            lazyConnect: true,
-            enableOfflineQueue: true,
-            enableReadyCheck: true,
-            // One connection per watch: a drop ends the watch with resync instead of reconnecting.
-            retryStrategy: () => null,
-            maxRetriesPerRequest: 0,
-            autoResendUnfulfilledCommands: false,
-            enableAutoPipelining: false,
-            commandTimeout: undefined,
-            blockingTimeout: undefined,
-            connectionName: `roster:${this.namespace}:watch`,
-          }),
+        connect: () => this.feedConnection(client),
         stream: this.keys.changes,
         cursor: position,
         logger: this.logger,
         blockMs: BLOCK_MS,
         stallGraceMs: STALL_GRACE_MS,
+        connectTimeoutMs: this.settings.requestTimeout,
         onStop: () => this.watches.delete(watch),
       },
       onChange,
@@ -328,47 +337,135 @@ class RedisBackend implements DiscoveryBackend {
 
   async history(key: string, limit: number): Promise<Uint8Array[]> {
     assertValidKey(key);
-    const client = await this.connected();
-    try {
-      const values = await client.rosterHistoryV1Buffer(
+    return this.request(`reading the history of "${key}"`, async (client) => {
+      const values = await client.rosterHistoryV2Buffer(
         this.keys.records,
         this.keys.history(key),
         key,
         Math.max(1, limit),
       );
       return values.map(bytes);
-    } catch (error) {
-      throw toDiscoveryError(error, `reading the history of "${key}"`, this.namespace, this.ttl);
-    }
+    });
   }
 
+  /**
+   * Finishes within the close budget whatever the server does: a frozen server gets no
+   * goodbye (the leases lapse on their own), and every timer, socket and retry loop is gone.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.sweep?.stop();
-    await Promise.all([...this.watches].map((watch) => watch.stop()));
+    const sweep = this.sweep;
+    this.sweep = undefined;
     const client = this.client;
     this.client = undefined;
-    if (client && this.ownsClient) await client.quit().catch(() => client.disconnect());
+    // A silent server gets no goodbye: nothing it would be told is needed for correctness.
+    const budget = Math.min(CLOSE_BUDGET_MS, this.clock.budget());
+    const goodbye = async () => {
+      await sweep?.stop();
+      if (client && this.ownsClient) await client.quit();
+    };
+    await Promise.all([
+      withDeadline(goodbye(), budget, 'closing').catch(() => {}),
+      ...[...this.watches].map((watch) => watch.stop()),
+    ]);
+    if (client && this.ownsClient) client.disconnect();
   }
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private ready(): Redis & RosterCommands {
+  /** A connection of its own for one watch's blocking reads (XREAD BLOCK holds its connection). */
+  private feedConnection(client: AnyClient): AnyClient {
+    const perConnection = {
+      enableReadyCheck: true,
+      // One connection per watch: a drop ends the watch with resync instead of reconnecting.
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: undefined,
+      blockingTimeout: undefined,
+      // A frozen server never answers the FIN: destroy the socket soon after stop().
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+      connectionName: `roster:${this.namespace}:watch`,
+    };
+    if (client instanceof Cluster)
+      return client.duplicate(undefined, {
+        lazyConnect: true,
+        enableOfflineQueue: true,
+        enableAutoPipelining: false,
+        clusterRetryStrategy: () => null,
+        redisOptions: { ...client.options.redisOptions, ...perConnection },
+      });
+    return client.duplicate({
+      ...perConnection,
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      enableAutoPipelining: false,
+    });
+  }
+
+  private ready(): Client {
     if (this.closed) throw new DiscoveryClosedError('the redis backend is closed');
     if (!this.client) throw new DiscoveryClosedError('the redis backend is not open; call open() first');
     return this.client;
   }
 
+  /** Runs one server call within the request timeout, its failure as a Roster error. */
+  private async request<T>(what: string, run: (client: Client) => Promise<T>): Promise<T> {
+    const client = this.ready();
+    try {
+      return await this.call(client, run, what);
+    } catch (error) {
+      if (this.closed && !(error instanceof DiscoveryClosedError))
+        throw new DiscoveryClosedError('the redis backend was closed during the call');
+      throw toDiscoveryError(error, what, this.namespace, this.ttl);
+    }
+  }
+
+  /**
+   * One call within the request timeout, waiting for a reconnect first if one is under way. Only
+   * the command itself, once sent, counts towards the connection's silence (see RequestClock): a
+   * call waiting for a reconnect is not evidence of a frozen server.
+   */
+  private call<T>(client: Client, run: (client: Client) => Promise<T>, what: string): Promise<T> {
+    return withDeadline(
+      this.connected(client).then((ready) => this.clock.run(() => run(ready), what)),
+      this.settings.requestTimeout,
+      what,
+    );
+  }
+
+  /**
+   * A plain heartbeat: one `XCLAIM … JUSTID` of the record's liveness entry resets its idle
+   * time (server clock). It succeeds only while the entry is pending, that is while this key
+   * is stored at exactly `expected` — the compare-and-set — and writes nothing else.
+   */
+  private async refresh(client: Client, key: string, expected: number): Promise<PutResult> {
+    try {
+      const claimed = (await client.xclaim(
+        this.keys.live,
+        LIVENESS_GROUP,
+        LIVENESS_GROUP,
+        0,
+        livenessEntry(expected, key),
+        'JUSTID',
+      )) as unknown[];
+      return claimed.length > 0 ? { ok: true, revision: expected } : { ok: false };
+    } catch (error) {
+      // The group is gone with the namespace (a restart without persistence): nothing to refresh.
+      if (error instanceof Error && error.message.startsWith('NOGROUP')) return { ok: false };
+      throw error;
+    }
+  }
+
   /**
    * The client once it is connected. A short reconnect (a server restart, a network blip) is
-   * waited out for up to the connect timeout; a longer outage fails fast with
+   * waited out (within the request timeout of the caller); a longer outage fails with
    * BackendUnavailableError instead of piling commands up in an offline queue.
    */
-  private async connected(): Promise<Redis & RosterCommands> {
-    const client = this.ready();
+  private async connected(client: Client): Promise<Client> {
     if (client.status === 'ready') return client;
-    const timeoutMs = client.options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+    const timeoutMs = Math.min(connectTimeoutOf(client) ?? Infinity, this.settings.requestTimeout);
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -389,13 +486,39 @@ class RedisBackend implements DiscoveryBackend {
     return client;
   }
 
+  /** Connects, checks the server and sets up (or verifies) the namespace. */
+  private async prepare(client: AnyClient): Promise<Client> {
+    await this.connect(client);
+    const commands = defineRosterCommands(client);
+    const info = parseServerInfo(await client.info('server'));
+    if (!versionAtLeast(info.version, MIN_REDIS_VERSION))
+      throw new BackendUnavailableError(
+        `Redis ${info.version} is too old for @roster/redis, which needs Redis >= ${MIN_REDIS_VERSION} (XPENDING IDLE, scripts replicated by effect)`,
+      );
+    const [storedTtl, layout] = await commands.rosterOpenV2(...this.baseKeys, String(this.ttl));
+    if (layout !== LAYOUT_VERSION)
+      throw new ConfigMismatchError(
+        `redis namespace "${this.namespace}" uses key layout ${JSON.stringify(layout)}; this version of @roster/redis reads layout ${LAYOUT_VERSION} (use another namespace, or remove the old keys {roster:${this.namespace}}:*)`,
+      );
+    if (storedTtl !== String(this.ttl))
+      throw new ConfigMismatchError(
+        `redis namespace "${this.namespace}" exists with ttl ${storedTtl} ms; this instance asked for ${this.ttl} ms`,
+      );
+    await this.reportDurability(client);
+    return commands;
+  }
+
   private createClient(): Redis {
     const { url, options } = this.connection;
     const settings: RedisOptions = {
       // Fail fast instead of queueing writes for a server that may be gone for long: core retries.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      connectTimeout: DEFAULT_CONNECT_TIMEOUT,
+      connectTimeout: this.settings.requestTimeout,
+      // Commands issued in the same tick (many owned nodes' heartbeats) share one round trip.
+      enableAutoPipelining: true,
+      // close() on a frozen server: destroy the socket soon instead of waiting 2 s for its FIN.
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
       connectionName: `roster:${this.namespace}`,
       ...options,
       lazyConnect: true,
@@ -413,10 +536,14 @@ class RedisBackend implements DiscoveryBackend {
     return client;
   }
 
-  /** Connects (or waits for) the client within the connect timeout; the last socket error explains a failure. */
-  private async connect(client: Redis): Promise<void> {
+  /**
+   * Connects (or waits for) the client within its connect timeout (ioredis bounds only the TCP
+   * handshake; a frozen server accepts the socket and never answers the ready check). The last
+   * socket error explains a failure.
+   */
+  private async connect(client: AnyClient): Promise<void> {
     if (client.status === 'ready') return;
-    const timeoutMs = (client.options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) + 500;
+    const timeoutMs = connectTimeoutOf(client) ?? this.settings.requestTimeout;
     let lastError: Error | undefined;
     const onError = (error: Error) => {
       lastError = error;
@@ -426,7 +553,7 @@ class RedisBackend implements DiscoveryBackend {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
           () =>
-            reject(
+            done(
               new Error(`no connection within ${timeoutMs} ms${lastError ? ` (${lastError.message})` : ''}`),
             ),
           timeoutMs,
@@ -435,39 +562,48 @@ class RedisBackend implements DiscoveryBackend {
           clearTimeout(timer);
           client.off('ready', onReady);
           client.off('end', onEnd);
+          client.off('error', onAuthError);
           if (error) reject(error);
           else resolve();
         };
         const onReady = () => done();
         const onEnd = () => done(new Error('the connection was closed'));
+        // A refused password does not end the connection (ioredis retries): fail at once.
+        const onAuthError = (error: Error) => {
+          if (isAuthFailure(error)) done(error);
+        };
         client.once('ready', onReady);
         client.once('end', onEnd);
+        client.on('error', onAuthError);
         if (client.status === 'wait') client.connect().catch((error: Error) => done(lastError ?? error));
       });
     } catch (error) {
       const where = this.describeServer(client);
       const reason = error instanceof Error ? error.message : String(error);
-      if (lastError && /^(WRONGPASS|NOAUTH)/.test(lastError.message))
-        throw new BackendUnavailableError(
-          `Redis at ${where} refused the credentials: ${lastError.message} (check username/password)`,
-          { cause: lastError },
+      const cause = lastError ?? error;
+      if (isAuthFailure(cause))
+        throw new BackendAuthError(
+          `Redis at ${where} refused the credentials: ${cause instanceof Error ? cause.message : String(cause)} (check username/password)`,
+          { cause },
         );
-      throw new BackendUnavailableError(`cannot reach Redis at ${where}: ${reason}`, {
-        cause: lastError ?? error,
-      });
+      throw new BackendUnavailableError(`cannot reach Redis at ${where}: ${reason}`, { cause });
     } finally {
       client.off('error', onError);
     }
   }
 
-  private describeServer(client: Redis): string {
+  private describeServer(client: AnyClient): string {
+    if (client instanceof Cluster) {
+      const seeds = client.nodes('all').map((node) => `${node.options.host}:${node.options.port}`);
+      return `Redis Cluster ${seeds.join(',') || '(no node reached)'}`;
+    }
     const { host, port, path, sentinels, name } = client.options;
     if (sentinels?.length) return `sentinel master "${name ?? '?'}"`;
     return path ?? `${host ?? '127.0.0.1'}:${port ?? 6379}`;
   }
 
   /** Tells the operator when a restart would lose every record; CONFIG may be denied to us, which is fine. */
-  private async reportDurability(client: Redis): Promise<void> {
+  private async reportDurability(client: AnyClient): Promise<void> {
     try {
       const [, appendonly] = (await client.config('GET', 'appendonly')) as string[];
       const [, save] = (await client.config('GET', 'save')) as string[];
@@ -481,19 +617,61 @@ class RedisBackend implements DiscoveryBackend {
     }
   }
 
-  private async sweepExpired(): Promise<number> {
-    const client = this.client;
-    if (!client) return 0;
-    let total = 0;
+  /** The sweep's view of the server: leases, the due check and the sweep script, each within the request timeout. */
+  private sweepStore(client: Client): SweepStore {
+    const within = <T>(work: () => Promise<T>, what: string) => this.call(client, work, what);
+    const key = (lease: Lease) => (lease === 'sweeper' ? this.keys.sweeper : this.keys.standby);
+    return {
+      acquire: (lease, ms) =>
+        within(
+          async () => (await client.set(key(lease), this.holder, 'PX', ms, 'NX')) === 'OK',
+          `taking the ${lease} lease`,
+        ),
+      renew: (lease, ms) =>
+        within(
+          () => client.set(key(lease), this.holder, 'PX', ms, 'XX', 'GET') as Promise<string | null>,
+          `renewing the ${lease} lease`,
+        ),
+      restore: (lease, holder, ms) =>
+        within(async () => {
+          await client.set(key(lease), holder, 'PX', ms);
+        }, `restoring the ${lease} lease`),
+      release: (lease) =>
+        within(async () => {
+          await client.rosterReleaseV2(key(lease), this.holder);
+        }, `releasing the ${lease} lease`),
+      anyDue: () =>
+        within(async () => {
+          try {
+            const due = (await client.xpending(
+              this.keys.live,
+              LIVENESS_GROUP,
+              'IDLE',
+              // Whole ms: a fractional ttl rounds up, so a key never goes early.
+              Math.ceil(this.ttl),
+              '-',
+              '+',
+              1,
+            )) as unknown[];
+            return due.length > 0;
+          } catch (error) {
+            if (error instanceof Error && error.message.startsWith('NOGROUP')) return false;
+            throw error;
+          }
+        }, 'looking for expired records'),
+      sweep: () => within(() => this.sweepExpired(client), 'sweeping expired records'),
+    };
+  }
+
+  private async sweepExpired(client: Client): Promise<void> {
     for (let batch = 0; batch < MAX_SWEEP_BATCHES; batch++) {
-      const expired = await client.rosterSweepV1(
+      const due = await client.rosterSweepV2(
         ...this.baseKeys,
+        String(this.ttl),
         SWEEP_BATCH,
         this.settings.streamMaxLength,
       );
-      total += expired;
-      if (expired < SWEEP_BATCH) break;
+      if (due < SWEEP_BATCH) break;
     }
-    return total;
   }
 }

@@ -4,8 +4,8 @@ export interface ServerInfo {
   readonly runId: string | undefined;
 }
 
-/** Oldest server the scripts run on: streams with `XINFO`, effect replication of `TIME` in scripts, ACL users. */
-export const MIN_REDIS_VERSION = '6.0.0';
+/** Oldest server this runs on: `XPENDING … IDLE` and `SET … GET` (6.2), effect replication of scripts, ACL users. */
+export const MIN_REDIS_VERSION = '6.2.0';
 
 export function parseServerInfo(info: string): ServerInfo {
   const fields = new Map<string, string>();

@@ -1,11 +1,11 @@
 import type { BackendChange, BackendWatch, Logger } from '@roster/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { StreamCursor } from './stream-cursor.js';
 
 /** How a {@link StreamWatch} reads the change stream. */
 export interface StreamWatchOptions {
   /** A fresh connection of its own (lazy, no reconnect): XREAD BLOCK must not hold up other commands. */
-  readonly connect: () => Redis;
+  readonly connect: () => Redis | Cluster;
   readonly stream: string;
   readonly cursor: StreamCursor;
   readonly logger: Logger;
@@ -13,6 +13,8 @@ export interface StreamWatchOptions {
   readonly blockMs: number;
   /** How long past `blockMs` a read may hang before the connection is presumed dead. */
   readonly stallGraceMs: number;
+  /** How long connecting may take (a frozen server accepts the socket but never answers). */
+  readonly connectTimeoutMs: number;
   readonly onStop: () => void;
 }
 
@@ -27,7 +29,7 @@ const BATCH = 1_000;
  */
 export class StreamWatch implements BackendWatch {
   private stopped = false;
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
   private readonly running: Promise<void>;
 
   constructor(
@@ -54,7 +56,7 @@ export class StreamWatch implements BackendWatch {
   private async run(): Promise<void> {
     let { streamId, revision } = this.options.cursor;
     try {
-      await this.connection.connect();
+      await this.watchdog(this.connection.connect(), this.options.connectTimeoutMs, 'connecting');
     } catch (error) {
       return this.resync(`could not open a connection to read the change stream: ${messageOf(error)}`);
     }
@@ -92,15 +94,19 @@ export class StreamWatch implements BackendWatch {
   /** One blocking read, raced against a watchdog: a frozen server or a dead socket never answers. */
   private read(streamId: string) {
     const { blockMs, stallGraceMs, stream } = this.options;
-    return new Promise<[Buffer, [Buffer, Buffer[]][]][] | null>((resolve, reject) => {
-      const watchdog = setTimeout(
-        () => reject(new Error(`a blocking read got no answer within ${blockMs + stallGraceMs} ms`)),
-        blockMs + stallGraceMs,
-      );
-      this.connection
-        .xreadBuffer('COUNT', BATCH, 'BLOCK', blockMs, 'STREAMS', stream, streamId)
-        .then(resolve, reject)
-        .finally(() => clearTimeout(watchdog));
+    return this.watchdog(
+      this.connection.xreadBuffer('COUNT', BATCH, 'BLOCK', blockMs, 'STREAMS', stream, streamId) as Promise<
+        [Buffer, [Buffer, Buffer[]][]][] | null
+      >,
+      blockMs + stallGraceMs,
+      'a blocking read',
+    );
+  }
+
+  private watchdog<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${what} got no answer within ${ms} ms`)), ms);
+      work.then(resolve, reject).finally(() => clearTimeout(timer));
     });
   }
 

@@ -1,4 +1,5 @@
 import {
+  BackendAuthError,
   type BackendChange,
   BackendUnavailableError,
   ConfigMismatchError,
@@ -6,7 +7,7 @@ import {
   type DiscoveryBackend,
   InvalidOptionsError,
 } from '@roster/core';
-import { describeConformance } from '@roster/core/conformance';
+import { describeConformance, spawnOwnerProcess } from '@roster/core/conformance';
 import { freePort, startRedis } from '@roster/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -30,7 +31,20 @@ describeConformance({
   name: 'redis',
   createBackend: ({ namespace }) => redisBackend({ url: server.url, namespace }),
   faults: { restart: () => server.restart(), pause: (ms) => server.pause(ms) },
+  ownerProcess: async ({ namespace, id, ttl }) => {
+    await ensureBuilt();
+    return spawnOwnerProcess(new URL('./fixtures/owner-process.mjs', import.meta.url).pathname, [
+      server.url,
+      namespace,
+      id,
+      String(ttl),
+    ]);
+  },
 });
+
+/** Exactly the ACL the README documents (after the user, keys and `-@all`). */
+const ACL_COMMANDS =
+  '+info +evalsha +eval +xread +exists +get +set +del +incr +hget +hset +hdel +hgetall +xadd +xdel +xack +xclaim +xpending +xrange +xgroup|create +xinfo|stream +lpush +ltrim +lrange +pexpire';
 
 /** The bound of rule 4: `left expired` no later than this after the last heartbeat. */
 const EXPIRY_BOUND = TTL + Math.max(1_000, TTL / 4);
@@ -100,6 +114,9 @@ describe('redis: expiry', () => {
     const watchB = new Recorder(b);
     const { child, node } = await spawnOwner(server.url, namespace, 'victim-1');
     await waitFor('victim-1 at a and b', () => a.get('victim-1') && b.get('victim-1'));
+    // Heartbeats are silent (rule 2): watchers never see them, so time from the kill. The last
+    // heartbeat was at most one interval (ttl / 3, +10 % jitter) before it.
+    const killedAt = Date.now();
     child.kill('SIGKILL');
     for (const watch of [watchA, watchB]) {
       const left = await waitFor('left victim-1', () =>
@@ -110,12 +127,41 @@ describe('redis: expiry', () => {
         reason: 'expired',
         node: { instanceId: node.instanceId },
       });
-      const silentFor = left.at - left.event.node.lastSeen;
-      expect(silentFor).toBeGreaterThanOrEqual(TTL);
-      expect(silentFor).toBeLessThanOrEqual(EXPIRY_BOUND);
+      expect(left.at - killedAt).toBeGreaterThanOrEqual(TTL - (TTL / 3) * 1.1);
+      expect(left.at - killedAt).toBeLessThanOrEqual(EXPIRY_BOUND);
     }
     expect(watchA.summary('victim-1')).toEqual(['joined:victim-1', 'left:victim-1:expired']);
     expect(watchB.summary('victim-1')).toEqual(['joined:victim-1', 'left:victim-1:expired']);
+  }, 30_000);
+
+  it('the sweeper itself killed with SIGKILL: the standby takes over and its node leaves expired within the bound', async () => {
+    const namespace = freshNamespace('sweeper');
+    // Alone in the namespace, the owner process takes the sweeper lease; a and b come later.
+    const { child, node } = await spawnOwner(server.url, namespace, 'sweeper-1');
+    const admin = new Redis(server.url);
+    onTestFinished(async () => {
+      await admin.quit();
+    });
+    const lease = `{roster:${namespace}}:sweeper`;
+    const ownerLease = await admin.get(lease);
+    expect(ownerLease).not.toBeNull();
+    const a = await open({ url: server.url, namespace });
+    const b = await open({ url: server.url, namespace });
+    const watch = new Recorder(b);
+    await waitFor('sweeper-1 at a and b', () => a.get('sweeper-1') && b.get('sweeper-1'));
+    await waitFor('a standby', async () => (await admin.get(`{roster:${namespace}}:standby`)) !== null);
+    expect(await admin.get(lease)).toBe(ownerLease);
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    const left = await waitFor('left sweeper-1', () =>
+      watch.find((e) => e.type === 'left' && e.node.id === 'sweeper-1'),
+    );
+    expect(left.event).toMatchObject({ reason: 'expired', node: { instanceId: node.instanceId } });
+    expect(left.at - killedAt).toBeLessThanOrEqual(EXPIRY_BOUND);
+    // Another instance sweeps now.
+    const now = await admin.get(lease);
+    expect(now).not.toBeNull();
+    expect(now).not.toBe(ownerLease);
   }, 30_000);
 
   it('a pause beyond the ttl: a silent node leaves expired, a heartbeating owner keeps its node', async () => {
@@ -301,13 +347,18 @@ describe('redis: connection, credentials and permissions', () => {
     }, 60_000);
     afterAll(() => secured?.stop());
 
-    it('a wrong password rejects with a clear authentication error', async () => {
+    it('a wrong or missing password rejects BackendAuthError (ERR_BACKEND_AUTH) at once, never "unavailable"', async () => {
       const url = secured.url.replace('redis://', 'redis://:wrong-secret@');
+      const started = Date.now();
       const opening = createDiscovery({ backend: redisBackend({ url }), ttl: TTL });
-      await expect(opening).rejects.toBeInstanceOf(BackendUnavailableError);
+      await expect(opening).rejects.toBeInstanceOf(BackendAuthError);
+      await expect(opening).rejects.toMatchObject({ code: 'ERR_BACKEND_AUTH' });
       await expect(opening).rejects.toThrow(/refused the credentials.*WRONGPASS/);
       const anonymous = createDiscovery({ backend: redisBackend({ url: secured.url }), ttl: TTL });
+      await expect(anonymous).rejects.toBeInstanceOf(BackendAuthError);
       await expect(anonymous).rejects.toThrow(/refused the credentials.*NOAUTH/);
+      // Refused, not unreachable: no waiting out a connect timeout.
+      expect(Date.now() - started).toBeLessThan(2_000);
     });
 
     it('the password passes through as an option too', async () => {
@@ -332,9 +383,7 @@ describe('redis: connection, credentials and permissions', () => {
         `~{roster:${namespace}}:*`,
         'resetchannels',
         '-@all',
-        ...'+info +evalsha +eval +xread +time +exists +get +incr +hget +hset +hdel +hexists +hgetall +zadd +zrem +zscore +zrangebyscore +xadd +xinfo|stream +lpush +lset +ltrim +lrange +pexpire'.split(
-          ' ',
-        ),
+        ...ACL_COMMANDS.split(' '),
       );
       await admin.acl('LOG', 'RESET');
       const url = secured.url.replace('redis://', 'redis://roster-app:app-secret@');
@@ -364,9 +413,13 @@ describe('redis: connection, credentials and permissions', () => {
       expect(
         denied.filter((command) => !['client|setname', 'client|setinfo', 'config|get'].includes(command)),
       ).toEqual([]);
-      // Another namespace is out of this user's reach.
+      // Another namespace is out of this user's reach: a permission error, not an outage.
       const other = createDiscovery({ backend: redisBackend({ url, namespace: `${namespace}x` }), ttl: TTL });
-      await expect(other).rejects.toThrow(/NOPERM/);
+      await expect(other).rejects.toBeInstanceOf(BackendAuthError);
+      await expect(other).rejects.toThrow(/lacks a permission/);
+      // A command the scripts need, taken away: the script's refusal is a permission error too.
+      await admin.acl('SETUSER', 'roster-app', '-hset');
+      await expect(a.register({ id: 'acl-3' })).rejects.toBeInstanceOf(BackendAuthError);
     });
   });
 
@@ -403,5 +456,7 @@ describe('redis: connection, credentials and permissions', () => {
       InvalidOptionsError,
     );
     expect(() => redisBackend({ url: server.url, streamMaxLength: 0 })).toThrow(InvalidOptionsError);
+    expect(() => redisBackend({ url: server.url, requestTimeout: 10 })).toThrow(InvalidOptionsError);
+    expect(() => redisBackend({ client: {} as Redis })).toThrow(/Redis or Cluster/);
   });
 });

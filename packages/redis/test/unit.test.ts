@@ -61,7 +61,9 @@ describe('key layout', () => {
     const keys = keyLayout('prod');
     for (const key of [
       keys.records,
-      keys.deadlines,
+      keys.live,
+      keys.sweeper,
+      keys.standby,
       keys.changes,
       keys.seq,
       keys.config,
