@@ -11,10 +11,14 @@ export class DeadlineQueue<K> {
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
 
-  /** `onDue` receives the keys whose deadline passed, earliest first; they are removed before the call. */
+  /**
+   * `onDue` receives the keys whose deadline passed, earliest first; they are removed before the call.
+   * The timer does not keep the process alive unless `options.ref` is true.
+   */
   constructor(
     private readonly onDue: (keys: K[]) => void,
     private readonly now: () => number = Date.now,
+    private readonly options: { readonly ref?: boolean } = {},
   ) {}
 
   get size(): number {
@@ -65,7 +69,7 @@ export class DeadlineQueue<K> {
     this.disarm();
     this.timerAt = first.at;
     this.timer = setTimeout(() => this.fire(), Math.max(0, first.at - this.now()));
-    this.timer.unref?.();
+    if (!this.options.ref) this.timer.unref?.();
   }
 
   private disarm(): void {

@@ -4,13 +4,20 @@ import {
   NodeNotRegisteredError,
   UnsupportedCapabilityError,
 } from './errors.js';
+import { deleteIfOurs } from './compare-and-set-delete.js';
 import { ExpirySweeper, type ExpiryVerdict } from './expiry-sweeper.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
+import { readHistory } from './history-reader.js';
 import { KeyedSerialQueue } from './keyed-serial-queue.js';
 import { LocalView } from './local-view.js';
+import { nodeFrom } from './node-from.js';
 import { matchesFilter } from './node-filter-match.js';
-import { decodeRecord, differsBeyondLastSeen, encodeRecord } from './record-codec.js';
+import { OwnedDeletes } from './owned-deletes.js';
+import { decodeRecord, encodeRecord } from './record-codec.js';
+import { assertValidBatch, concurrencyOf, mapBounded } from './register-many.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
+import { RetryBackoff } from './retry-backoff.js';
+import { settleWithin } from './settle-within.js';
 import type {
   BackendChange,
   BackendSnapshot,
@@ -24,6 +31,7 @@ import type { NodeDiscovery } from './types/node-discovery.js';
 import type { NodeFilter } from './types/node-filter.js';
 import type { NodeInfo } from './types/node-info.js';
 import type { NodeRegistration } from './types/node-registration.js';
+import type { RegisterManyOptions } from './types/register-many-options.js';
 import type { WatchOptions } from './types/watch-options.js';
 import { assertValidKey, assertValidLoad, assertValidRegistration } from './validation.js';
 import { WatchHub } from './watch-hub.js';
@@ -51,6 +59,12 @@ export async function createDiscovery(options: DiscoveryOptions): Promise<NodeDi
 interface Owned {
   info: NodeInfo;
   revision: number;
+  /**
+   * Local ms when the last write the store accepted was sent. No store expires a key earlier
+   * than ttl after a write (rule 4), so before `sentAt + ttl` a vanished record was removed, not
+   * expired.
+   */
+  sentAt: number;
   /** The heartbeat on its way to the store: its echo in the feed needs no decoding. */
   writing?: { readonly bytes: Uint8Array; readonly info: NodeInfo };
 }
@@ -63,11 +77,19 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 type State = 'opening' | 'open' | 'closing' | 'closed';
 
-const MAX_RETRY_DELAY = 5_000;
-
-function retryDelay(attempt: number): number {
-  return Math.min(MAX_RETRY_DELAY, 100 * 2 ** Math.min(attempt, 10)) * (0.75 + Math.random() / 2);
-}
+/**
+ * How long `close()` waits for in-flight operations, unregistering and stopping the feed, all
+ * together: twice the shipped backends' request timeout (5 s). A backend should time out its own
+ * calls (rule 14); this bound only makes sure that one that never answers cannot hang `close()`.
+ */
+const CLOSE_SETTLE_MS = 10_000;
+/** How long `close()` (and a failed open) waits for `backend.close()`: one request timeout. */
+const BACKEND_CLOSE_MS = 5_000;
+/**
+ * How long an owner whose heartbeat found its record gone waits for the feed to say whether it
+ * expired or was deleted (the propagation bound of rule 1).
+ */
+const FEED_GRACE_MS = 1_000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -84,23 +106,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 function newInstanceId(): string {
   return globalThis.crypto.randomUUID();
-}
-
-function nodeFrom(
-  registration: NodeRegistration,
-  instanceId: string,
-  registeredAt: number,
-  lastSeen: number,
-): NodeInfo {
-  return Object.freeze({
-    id: registration.id,
-    ...(registration.address !== undefined ? { address: registration.address } : {}),
-    metadata: Object.freeze({ ...(registration.metadata ?? {}) }),
-    load: registration.load ?? 0,
-    instanceId,
-    registeredAt,
-    lastSeen,
-  });
 }
 
 function byId(a: NodeInfo, b: NodeInfo): number {
@@ -126,8 +131,10 @@ class Discovery implements NodeDiscovery {
   private readonly owned = new Map<string, Owned>();
   /** Why ids this instance owned were lost, for the message of a later `heartbeat()`. */
   private readonly lostReasons = new Map<string, OwnNodeLostReason>();
-  /** Owned ids whose record the feed reported explicitly deleted by someone else. */
-  private readonly deletedByOthers = new Set<string>();
+  /** Deletes of owned records the feed reported, with their reason. */
+  private readonly ownedDeletes = new OwnedDeletes();
+  /** Paces re-lists and feed restarts (rule 15). */
+  private readonly backoff = new RetryBackoff();
   private readonly perId = new KeyedSerialQueue();
   private readonly scheduler: HeartbeatScheduler;
   private readonly shutdown = new AbortController();
@@ -153,14 +160,19 @@ class Discovery implements NodeDiscovery {
     try {
       await this.backend.open({ ttl: this.options.ttl, logger: this.logger });
       if (!this.backend.supports.nativeExpiryEvents)
-        this.sweeper = new ExpirySweeper(this.options.ttl, (id) => this.confirmExpiry(id));
+        this.sweeper = new ExpirySweeper(this.options.ttl, (id) => this.confirmExpiry(id), {
+          silentHeartbeats: this.backend.supports.silentHeartbeats ?? false,
+        });
       await this.synchronize(true);
       this.state = 'open';
     } catch (error) {
       this.state = 'closed';
       this.shutdown.abort();
       this.sweeper?.stop();
-      await this.backend.close().catch(() => {});
+      // Bounded: a failed open must reject, and leave nothing running, even if close() hangs.
+      const closed = await settleWithin(this.backend.close(), BACKEND_CLOSE_MS);
+      if (!closed.settled)
+        this.logger.warn(`closing the ${this.backendName} backend after a failed open did not finish`);
       throw error;
     }
   }
@@ -170,15 +182,30 @@ class Discovery implements NodeDiscovery {
   async register(registration: NodeRegistration): Promise<NodeInfo> {
     this.assertOpen();
     assertValidRegistration(registration);
+    return this.registerValid(registration);
+  }
+
+  async registerMany(
+    registrations: readonly NodeRegistration[],
+    options?: RegisterManyOptions,
+  ): Promise<NodeInfo[]> {
+    this.assertOpen();
+    const concurrency = concurrencyOf(options);
+    assertValidBatch(registrations);
+    return mapBounded(registrations, concurrency, (registration) => this.registerValid(registration));
+  }
+
+  private registerValid(registration: NodeRegistration): Promise<NodeInfo> {
     const id = registration.id;
     return this.perId.run(id, async () => {
       this.assertOpen();
       const own = this.owned.get(id);
       if (own) {
         const next = nodeFrom(registration, own.info.instanceId, own.info.registeredAt, Date.now());
+        const sentAt = Date.now();
         const result = await this.backend.put(id, encodeRecord(next), { expectedRevision: own.revision });
         if (result.ok) {
-          this.wrote(own, next, result.revision);
+          this.wrote(own, next, result.revision, sentAt);
           this.scheduler.postpone(id);
           return next;
         }
@@ -186,9 +213,10 @@ class Discovery implements NodeDiscovery {
         this.disown(id);
       }
       const info = nodeFrom(registration, newInstanceId(), Date.now(), Date.now());
+      const sentAt = Date.now();
       const result = await this.backend.put(id, encodeRecord(info));
       if (!result.ok) throw new Error(`backend ${this.backendName} refused an unconditional put of "${id}"`);
-      this.adopt(info, result.revision);
+      this.adopt(info, result.revision, sentAt);
       return info;
     });
   }
@@ -208,13 +236,17 @@ class Discovery implements NodeDiscovery {
       this.assertOpen();
       const own = this.owned.get(id);
       this.disown(id);
+      let removed = true;
       try {
-        await this.backend.delete(id);
+        if (own) removed = await deleteIfOurs(this.backend, id, own.revision, own.info.instanceId);
+        else await this.backend.delete(id);
       } catch (error) {
-        if (own && this.state === 'open') this.adopt(own.info, own.revision);
+        if (own && this.state === 'open') this.adopt(own.info, own.revision, own.sentAt);
         throw error;
       }
       this.lostReasons.delete(id);
+      // Another instance's registration now: given up, and left to the feed (replaced, joined).
+      if (!removed) return;
       this.sweeper?.forget(id);
       this.view.applyDelete(id, undefined, 'unregistered', Date.now());
     });
@@ -246,17 +278,14 @@ class Discovery implements NodeDiscovery {
       throw new UnsupportedCapabilityError(
         `the ${this.backendName} backend keeps no history of records (supports.history is false)`,
       );
-    const values = await this.backend.history(id, limit);
-    const states: NodeInfo[] = [];
-    for (const value of values) {
-      const node = this.decode(id, value, -1);
-      if (!node) continue;
-      const newer = states[states.length - 1];
-      // A plain heartbeat (only lastSeen moved) is not a history entry: keep the newest of a run.
-      if (newer && !differsBeyondLastSeen(newer, node)) continue;
-      states.push(node);
-      if (states.length === limit) break;
-    }
+    const history = this.backend.history.bind(this.backend);
+    const own = this.owned.get(id);
+    const states = await readHistory(
+      (count) => history(id, count),
+      (value) => this.decode(id, value, -1),
+      limit,
+      own ? this.view.entry(id)?.node : undefined,
+    );
     return states;
   }
 
@@ -274,27 +303,35 @@ class Discovery implements NodeDiscovery {
 
   // ---- ownership ------------------------------------------------------------------------------
 
-  private adopt(info: NodeInfo, revision: number): void {
-    const own: Owned = { info, revision };
+  private adopt(info: NodeInfo, revision: number, sentAt: number): void {
+    const own: Owned = { info, revision, sentAt };
     this.owned.set(info.id, own);
     this.lostReasons.delete(info.id);
-    this.deletedByOthers.delete(info.id);
-    this.wrote(own, info, revision);
+    this.ownedDeletes.forget(info.id);
+    this.wrote(own, info, revision, sentAt);
     if (this.options.autoHeartbeat) this.scheduler.start(info.id);
   }
 
   private disown(id: string): void {
     this.owned.delete(id);
     this.scheduler.cancel(id);
-    this.deletedByOthers.delete(id);
+    this.ownedDeletes.forget(id);
   }
 
-  /** Our own write landed: the local view shows it at once (the feed's echo is then a no-op). */
-  private wrote(own: Owned, info: NodeInfo, revision: number): void {
+  /**
+   * Our own write landed: the local view shows it at once (the feed's echo is then a no-op).
+   * A `renewed` write is a plain heartbeat on a backend with silent heartbeats: the revision did
+   * not move, and the view still takes the new `lastSeen`.
+   */
+  private wrote(own: Owned, info: NodeInfo, revision: number, sentAt: number, renewed = false): void {
     own.info = info;
     own.revision = revision;
+    own.sentAt = sentAt;
     const now = Date.now();
-    if (this.view.applyPut(info, revision, now)) this.sweeper?.seen(info.id, now);
+    const applied = renewed
+      ? this.view.applyRenewal(info, revision, now)
+      : this.view.applyPut(info, revision, now);
+    if (applied) this.sweeper?.seen(info.id, now);
   }
 
   private async autoBeat(id: string): Promise<void> {
@@ -325,6 +362,7 @@ class Discovery implements NodeDiscovery {
       const refreshOnly = next.load === own.info.load;
       const bytes = encodeRecord(next);
       own.writing = { bytes, info: next };
+      const sentAt = Date.now();
       let result: Awaited<ReturnType<DiscoveryBackend['put']>>;
       try {
         result = await this.backend.put(id, bytes, { expectedRevision: own.revision, refreshOnly });
@@ -333,7 +371,10 @@ class Discovery implements NodeDiscovery {
       }
       if (this.owned.get(id) !== own) continue;
       if (result.ok) {
-        this.wrote(own, next, result.revision);
+        // With supports.silentHeartbeats a refreshOnly put answers with the unchanged revision:
+        // a success like any other, not a conflict.
+        const renewed = refreshOnly && this.backend.supports.silentHeartbeats === true;
+        this.wrote(own, next, result.revision, sentAt, renewed);
         return;
       }
       if ((await this.inspectOwned(id, own)) === 'lost') {
@@ -345,8 +386,8 @@ class Discovery implements NodeDiscovery {
 
   /**
    * Reads an owned record whose revision moved. Still ours (a write whose answer we missed):
-   * adopt the revision. Someone else's: given up (`replaced`). Gone: lost (`unregistered` when
-   * the feed showed an explicit delete, else `expired`), then registered again if configured.
+   * adopt the revision. Someone else's: given up (`replaced`). Gone: lost, for the reason
+   * `goneReason` finds, then registered again if configured.
    */
   private async inspectOwned(id: string, own: Owned): Promise<'ours' | 'lost'> {
     const current = await this.backend.get(id);
@@ -355,13 +396,33 @@ class Discovery implements NodeDiscovery {
       const decoded = decodeRecord(id, current.value);
       if (decoded.ok && decoded.node.instanceId === own.info.instanceId) {
         own.revision = current.revision;
+        // A delete the feed reported was of an older write: it says nothing about this record.
+        this.ownedDeletes.forget(id);
         return 'ours';
       }
       await this.loseOwned(id, own, 'replaced');
       return 'lost';
     }
-    await this.loseOwned(id, own, this.deletedByOthers.has(id) ? 'unregistered' : 'expired');
+    const reason = await this.goneReason(id, own);
+    if (this.owned.get(id) !== own) return 'lost';
+    await this.loseOwned(id, own, reason);
     return 'lost';
+  }
+
+  /**
+   * Why an owned record is gone (rule 3: the owner sees `unregistered` like everyone else, even
+   * when its heartbeat noticed before its feed did). The feed says why when it reports the delete,
+   * so its reason is taken if it has come or comes within `FEED_GRACE_MS`. Without it: if less
+   * than a ttl has passed since the last write the store accepted was sent, no store can have
+   * expired the key yet (rule 4), so it was removed: `unregistered`; otherwise `expired`. That
+   * is measured by this process's own clock from its own send: no two clocks are compared (rule 16).
+   */
+  private async goneReason(id: string, own: Owned): Promise<OwnNodeLostReason> {
+    const noted = this.ownedDeletes.reasonOf(id);
+    if (noted) return noted;
+    const tooEarlyToExpire = Date.now() - own.sentAt < this.options.ttl;
+    const reported = await this.ownedDeletes.wait(id, FEED_GRACE_MS, this.shutdown.signal);
+    return reported ?? (tooEarlyToExpire ? 'unregistered' : 'expired');
   }
 
   private async loseOwned(id: string, own: Owned, reason: OwnNodeLostReason): Promise<void> {
@@ -384,6 +445,7 @@ class Discovery implements NodeDiscovery {
     }
     if (reason === 'replaced' || !this.options.reregister || this.state !== 'open') return;
     const info = nodeFrom(own.info, newInstanceId(), Date.now(), Date.now());
+    const sentAt = Date.now();
     // Create-only: if another instance took the id meanwhile, the newer registration wins.
     const result = await this.backend.put(id, encodeRecord(info), { expectedRevision: null });
     if (!result.ok) {
@@ -394,7 +456,7 @@ class Discovery implements NodeDiscovery {
       return;
     }
     if (this.state !== 'open') return;
-    this.adopt(info, result.revision);
+    this.adopt(info, result.revision, sentAt);
     this.logger.info(`node "${id}" registered again`, { id, instanceId: info.instanceId });
   }
 
@@ -425,27 +487,35 @@ class Discovery implements NodeDiscovery {
     const previous = this.feed;
     this.feed = undefined;
     await previous?.stop().catch((error) => this.logger.debug('stopping the feed failed', { error }));
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       if (this.shutdown.signal.aborted || generation !== this.feedGeneration) return;
       try {
+        // From here on the view remembers what this instance changes: the snapshot may predate it.
+        this.view.beginList();
         const snapshot = await this.backend.list();
         if (this.shutdown.signal.aborted || generation !== this.feedGeneration) return;
         this.applySnapshot(snapshot);
         this.feed = this.backend.watch(snapshot.cursor, (change) => {
           if (generation === this.feedGeneration) this.onChange(change);
         });
+        this.backoff.running();
         return;
       } catch (error) {
         if (initial) throw error;
-        this.logger.warn('could not list the namespace; retrying', { attempt, error });
-        await sleep(retryDelay(attempt), this.shutdown.signal);
+        const delay = this.backoff.failed();
+        this.logger.warn('could not list the namespace or start its feed; retrying', { delay, error });
+        await sleep(delay, this.shutdown.signal);
       }
     }
   }
 
+  /**
+   * Continuity is lost: list again and restart the feed. A feed that fails right after it
+   * started (or keeps asking for a resync) counts as a failure of the last attempt, so the
+   * retries back off (rule 15) instead of listing the namespace in a loop.
+   */
   private requestResync(reason: string): void {
     if (this.shutdown.signal.aborted) return;
-    this.logger.info(`resynchronising with the ${this.backendName} backend: ${reason}`);
     if (this.syncing) {
       this.resyncAgain = true;
       return;
@@ -453,6 +523,9 @@ class Discovery implements NodeDiscovery {
     this.syncing = (async () => {
       do {
         this.resyncAgain = false;
+        const delay = this.backoff.failed();
+        this.logger.info(`resynchronising with the ${this.backendName} backend: ${reason}`, { delay });
+        await sleep(delay, this.shutdown.signal);
         await this.synchronize(false);
       } while (this.resyncAgain && !this.shutdown.signal.aborted);
     })().finally(() => {
@@ -462,19 +535,54 @@ class Discovery implements NodeDiscovery {
 
   private applySnapshot(snapshot: BackendSnapshot): void {
     const now = Date.now();
-    const nodes: { node: NodeInfo; revision: number }[] = [];
+    const nodes: { node: NodeInfo; revision: number; age?: number }[] = [];
+    const ages = new Map<string, number>();
     for (const entry of snapshot.entries) {
       const node = this.decode(entry.key, entry.value, entry.revision);
-      if (node) nodes.push({ node, revision: entry.revision });
+      if (!node) continue;
+      const age =
+        typeof entry.age === 'number' && Number.isFinite(entry.age) && entry.age >= 0 ? entry.age : undefined;
+      if (age !== undefined) ages.set(node.id, age);
+      nodes.push({ node, revision: entry.revision, ...(age !== undefined ? { age } : {}) });
     }
-    this.view.reconcile(nodes, now);
+    const result = this.view.reconcile(nodes, now);
     if (this.sweeper) {
-      for (const { node } of nodes) this.sweeper.seen(node.id, this.view.entry(node.id)!.receivedAt);
+      // A listed record is timed from its age by the server's clock when the backend gives it;
+      // otherwise when it was written is unknown (its lastSeen is the owner's clock): probe it.
+      for (const id of result.listed) {
+        const age = ages.get(id);
+        if (age !== undefined) this.sweeper.seen(id, now - age);
+        else this.sweeper.listed(id, now);
+      }
+      for (const id of result.dropped) this.sweeper.forget(id);
     }
-    // Owned records the store lost meanwhile (an outage past the TTL, a server without persistence).
+    const unconfirmed = new Set(result.unconfirmed);
+    // Owned records the store lost meanwhile (an outage past the TTL, a server without
+    // persistence), and owned records kept though the snapshot lacked them.
     for (const [id, own] of this.owned) {
-      if (this.view.entry(id)?.node.instanceId !== own.info.instanceId) this.checkOwned(id);
+      if (unconfirmed.has(id) || this.view.entry(id)?.node.instanceId !== own.info.instanceId)
+        this.checkOwned(id);
     }
+    for (const id of unconfirmed) if (!this.owned.has(id)) void this.confirmKept(id);
+  }
+
+  /**
+   * A node the snapshot lacked was kept because the view changed it during the list: a read
+   * tells whether it was created after the snapshot (keep) or deleted before it (drop).
+   */
+  private async confirmKept(id: string): Promise<void> {
+    const known = this.view.entry(id);
+    if (!known) return;
+    let current: Awaited<ReturnType<DiscoveryBackend['get']>>;
+    try {
+      current = await this.backend.get(id);
+    } catch (error) {
+      this.logger.debug(`could not confirm "${id}" after a list`, { id, error });
+      return;
+    }
+    if (current || this.state !== 'open' || this.view.entry(id) !== known) return;
+    this.sweeper?.forget(id);
+    this.view.applyDelete(id, undefined, undefined, Date.now());
   }
 
   private onChange(change: BackendChange): void {
@@ -510,7 +618,7 @@ class Discovery implements NodeDiscovery {
         if (!left) return;
         this.sweeper?.forget(change.key);
         if (this.owned.has(change.key)) {
-          if (left.reason === 'unregistered') this.deletedByOthers.add(change.key);
+          this.ownedDeletes.note(change.key, left.reason);
           this.checkOwned(change.key);
         }
         return;
@@ -533,7 +641,10 @@ class Discovery implements NodeDiscovery {
     const now = Date.now();
     if (!current) {
       this.view.applyDelete(id, undefined, 'expired', now);
-      if (this.owned.has(id)) this.checkOwned(id);
+      if (this.owned.has(id)) {
+        this.ownedDeletes.note(id, 'expired');
+        this.checkOwned(id);
+      }
       return 'gone';
     }
     if (current.revision === known.revision) return 'alive';
@@ -558,29 +669,68 @@ class Discovery implements NodeDiscovery {
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
+  /**
+   * Every wait here is bounded (rule 14): in-flight operations, unregistering and stopping the
+   * feed share `CLOSE_SETTLE_MS`, then `backend.close()` gets `BACKEND_CLOSE_MS`. So `close()`
+   * resolves within 15 s even when the backend never answers, and leaves no timer of core's.
+   */
   private async shutDown(unregister: boolean): Promise<void> {
     // Watchers end first: our own leave events are not news to this instance's iterators.
     this.hub.endAll();
     this.scheduler.stop();
     this.sweeper?.stop();
-    await this.perId.drain();
-    if (unregister) {
-      await Promise.all(
-        [...this.owned].map(([id, own]) =>
-          this.backend
-            .delete(id, { expectedRevision: own.revision })
-            .catch((error) => this.logger.warn(`could not unregister "${id}" while closing`, { id, error })),
-        ),
-      );
-    }
-    this.owned.clear();
+    // Ends backoff sleeps and waits for the feed at once; nothing new starts after this.
     this.shutdown.abort();
+    const deadline = Date.now() + CLOSE_SETTLE_MS;
+    const bounded = async (what: string, work: Promise<unknown>) => {
+      const outcome = await settleWithin(work, deadline - Date.now());
+      if (!outcome.settled)
+        this.logger.warn(`close(): gave up waiting for the ${this.backendName} backend (${what})`, {
+          timeout: CLOSE_SETTLE_MS,
+        });
+    };
     this.feedGeneration++;
     const feed = this.feed;
     this.feed = undefined;
-    await feed?.stop().catch((error) => this.logger.debug('stopping the feed failed', { error }));
-    await this.syncing;
-    await this.backend.close().catch((error) => this.logger.warn('closing the backend failed', { error }));
+    // The feed stops while owned nodes are unregistered: on a frozen server both wait at once.
+    const stopping = Promise.all([
+      feed?.stop().catch((error) => this.logger.debug('stopping the feed failed', { error })),
+      this.syncing,
+    ]);
+    // Each owned id is deleted as soon as its own operations under way have settled (not after
+    // everyone's), then ids that a register still under way adopted get their turn.
+    const handled = new Set<string>();
+    const unregisterOwned = () =>
+      Promise.all(
+        [...this.owned.keys()]
+          .filter((id) => !handled.has(id))
+          .map((id) => {
+            handled.add(id);
+            return this.perId.run(id, async () => {
+              const own = this.owned.get(id);
+              if (!own) return;
+              await deleteIfOurs(this.backend, id, own.revision, own.info.instanceId).catch((error) =>
+                this.logger.warn(`could not unregister "${id}" while closing`, { id, error }),
+              );
+            });
+          }),
+      );
+    await bounded(
+      unregister ? 'unregistering owned nodes' : 'operations under way',
+      (async () => {
+        if (unregister) await unregisterOwned();
+        await this.perId.drain();
+        if (unregister) await unregisterOwned();
+      })(),
+    );
+    this.owned.clear();
+    await bounded('stopping the feed', stopping);
+    const closed = await settleWithin(this.backend.close(), BACKEND_CLOSE_MS);
+    if (closed.settled && !closed.ok) this.logger.warn('closing the backend failed', { error: closed.error });
+    if (!closed.settled)
+      this.logger.warn(`close(): the ${this.backendName} backend's close() did not finish`, {
+        timeout: BACKEND_CLOSE_MS,
+      });
     this.state = 'closed';
   }
 

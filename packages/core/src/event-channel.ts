@@ -1,12 +1,19 @@
+interface Waiting<T> {
+  resolve: (r: IteratorResult<T>) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * One watcher's queue: events pile up here, never in the producer, so a slow consumer blocks
  * neither heartbeats nor other watchers. Ending it lets the consumer drain what is queued and
- * then completes the iterator (no throw).
+ * then completes the iterator (no throw). Several `next()` calls may be pending at once (rule 7
+ * of docs/guarantees.md): they are served in the order they were made, and ending the channel
+ * settles every one of them.
  */
 export class EventChannel<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
   private head = 0;
-  private waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  private waiting: Waiting<T>[] = [];
   private ended = false;
   private failure: unknown;
 
@@ -23,9 +30,8 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
 
   push(value: T): void {
     if (this.ended) return;
-    const waiting = this.waiting;
+    const waiting = this.waiting.shift();
     if (waiting) {
-      this.waiting = undefined;
       waiting.resolve({ value, done: false });
       return;
     }
@@ -65,7 +71,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
       return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      this.waiting.push({ resolve, reject });
     });
   }
 
@@ -81,14 +87,16 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
+  /** Ended: the first pending read gets the failure (if any), every other one completes. */
   private settleWaiting(): void {
     const waiting = this.waiting;
-    if (!waiting) return;
-    this.waiting = undefined;
-    if (this.failure !== undefined) {
-      const failure = this.failure;
-      this.failure = undefined;
-      waiting.reject(failure);
-    } else waiting.resolve({ value: undefined, done: true });
+    this.waiting = [];
+    for (const read of waiting) {
+      if (this.failure !== undefined) {
+        const failure = this.failure;
+        this.failure = undefined;
+        read.reject(failure);
+      } else read.resolve({ value: undefined, done: true });
+    }
   }
 }

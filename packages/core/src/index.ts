@@ -56,6 +56,7 @@ export type { NodeDiscovery } from './types/node-discovery.js';
 export type { NodeFilter } from './types/node-filter.js';
 export type { NodeInfo } from './types/node-info.js';
 export type { NodeRegistration } from './types/node-registration.js';
+export type { RegisterManyOptions } from './types/register-many-options.js';
 export type { WatchOptions } from './types/watch-options.js';
 export {
   assertValidKey,

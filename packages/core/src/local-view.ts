@@ -19,6 +19,20 @@ interface Tombstone {
 
 const MAX_TOMBSTONES = 10_000;
 
+/** What `reconcile` did, for the caller's bookkeeping (sweeper, ownership checks). */
+export interface ReconcileResult {
+  /** Ids whose entry now comes from the snapshot (new or changed): when they were written is unknown. */
+  readonly listed: readonly string[];
+  /** Ids that left because the snapshot lacks them. */
+  readonly dropped: readonly string[];
+  /**
+   * Ids the snapshot lacks that were kept because they changed in the view after the list began:
+   * the snapshot may predate them, or they may have been deleted since. The caller confirms each
+   * with a read of the server.
+   */
+  readonly unconfirmed: readonly string[];
+}
+
 /**
  * This process's picture of the namespace. Every change goes through here and comes out as the
  * events watchers see, so ordering and de-duplication are decided in one place: a change older
@@ -27,6 +41,8 @@ const MAX_TOMBSTONES = 10_000;
 export class LocalView {
   private readonly entries = new Map<string, ViewEntry>();
   private readonly tombstones = new Map<string, Tombstone>();
+  /** Ids changed since `beginList()`, while a list is under way; undefined when none is. */
+  private touched: Set<string> | undefined;
 
   constructor(
     private readonly emit: (event: NodeChangeEvent) => void,
@@ -59,6 +75,24 @@ export class LocalView {
       this.tombstones.delete(node.id);
     }
     this.entries.set(node.id, { node, revision, receivedAt: Math.max(receivedAt, known?.receivedAt ?? 0) });
+    this.touched?.add(node.id);
+    this.announce(known, node, receivedAt);
+    return true;
+  }
+
+  /**
+   * Applies a silent renewal by this instance: a backend with `supports.silentHeartbeats`
+   * renewed the key without storing it and answered with the unchanged `revision`. The owner's
+   * view must still show the exact new `lastSeen` (rule 2), so the same revision of the same
+   * instance is taken here, without an event. Anything else goes through `applyPut` (a backend
+   * that is not silent must answer a put with a new revision). Returns false when ignored.
+   */
+  applyRenewal(node: NodeInfo, revision: number, receivedAt: number): boolean {
+    const known = this.entries.get(node.id);
+    if (!known || revision !== known.revision || known.node.instanceId !== node.instanceId)
+      return this.applyPut(node, revision, receivedAt);
+    this.entries.set(node.id, { node, revision, receivedAt: Math.max(receivedAt, known.receivedAt) });
+    this.touched?.add(node.id);
     this.announce(known, node, receivedAt);
     return true;
   }
@@ -85,34 +119,86 @@ export class LocalView {
     }
     if (!known) return undefined;
     this.entries.delete(id);
+    this.touched?.add(id);
     const why = reason ?? this.inferReason(known, now);
     this.emit({ type: 'left', node: known.node, reason: why });
     return { node: known.node, reason: why };
   }
 
   /**
+   * A list of the namespace is about to be taken: from now on the view remembers which ids change
+   * (own writes, own deletes, confirmed expiries), so that `reconcile` does not undo them.
+   */
+  beginList(): void {
+    this.touched = new Set();
+  }
+
+  /**
    * Makes the view equal to a fresh snapshot (start, or continuity lost): nodes missing from it
    * left (expired), new ones joined, changed ones updated or replaced.
+   *
+   * A re-list never moves the view backwards (rule 17 of docs/guarantees.md). The snapshot was
+   * taken at some moment after `beginList()`; whatever changed in the view after that call (this
+   * instance's own writes and deletes, mostly) may be newer than the snapshot. So:
+   * - an id untouched since `beginList()` takes the snapshot as the truth, even at a lower revision
+   *   (a store that lost its data and counts again from 1 must not leave stale entries behind);
+   * - a touched id that the snapshot holds goes through the ordinary rules of `applyPut`: only a
+   *   newer revision replaces the entry, and a tombstone left by a delete during the list keeps
+   *   older puts of the deleted instance out. Revisions of one key are comparable because both
+   *   come from the same store within one list;
+   * - a touched id the snapshot lacks is kept (it may have been created after the snapshot was
+   *   taken: dropping it would be a false `left` and a rejoin). Its revision cannot be compared
+   *   with the snapshot's position, since the cursor is opaque; the caller confirms it with a read.
+   * - at the same revision and instance the view's entry is kept: it differs from the stored one
+   *   only by the `lastSeen` of an owner's silent heartbeat.
    */
-  reconcile(snapshot: readonly { node: NodeInfo; revision: number }[], now: number): void {
+  reconcile(
+    snapshot: readonly { node: NodeInfo; revision: number; age?: number }[],
+    now: number,
+  ): ReconcileResult {
+    const touched = this.touched ?? new Set<string>();
+    this.touched = undefined;
     const seen = new Set<string>();
-    this.tombstones.clear();
-    for (const { node, revision } of snapshot) {
+    const listed: string[] = [];
+    const dropped: string[] = [];
+    const unconfirmed: string[] = [];
+    // Tombstones protect against writes older than a delete; after a full list only those of
+    // deletes made during the list still matter (the others may carry revisions of a lost store).
+    for (const id of [...this.tombstones.keys()]) if (!touched.has(id)) this.tombstones.delete(id);
+    for (const { node, revision, age } of snapshot) {
       seen.add(node.id);
       const known = this.entries.get(node.id);
-      const estimate = Math.min(now, Math.max(node.lastSeen, now - this.ttl));
+      if (known && known.revision === revision && known.node.instanceId === node.instanceId) continue;
+      if (touched.has(node.id)) {
+        if (this.applyPut(node, revision, now)) listed.push(node.id);
+        continue;
+      }
+      this.tombstones.delete(node.id);
+      // When it was written: by the server's clock if the backend said, else a guess from the
+      // owner's lastSeen, used only to infer leave reasons, never to time expiry (rule 16).
+      const estimate =
+        age !== undefined && Number.isFinite(age)
+          ? now - Math.min(Math.max(0, age), this.ttl)
+          : Math.min(now, Math.max(node.lastSeen, now - this.ttl));
       const receivedAt =
         known && known.node.instanceId === node.instanceId && known.node.lastSeen === node.lastSeen
           ? known.receivedAt
           : estimate;
       this.entries.set(node.id, { node, revision, receivedAt });
+      listed.push(node.id);
       this.announce(known, node, now);
     }
     for (const [id, known] of [...this.entries]) {
       if (seen.has(id)) continue;
+      if (touched.has(id)) {
+        unconfirmed.push(id);
+        continue;
+      }
       this.entries.delete(id);
+      dropped.push(id);
       this.emit({ type: 'left', node: known.node, reason: 'expired' });
     }
+    return { listed, dropped, unconfirmed };
   }
 
   private announce(known: ViewEntry | undefined, node: NodeInfo, now: number): void {

@@ -83,7 +83,7 @@ describe('ExpirySweeper', () => {
         checks.push(Date.now());
         return verdicts.shift()!;
       },
-      100,
+      { recheck: 100 },
     );
     const start = Date.now();
     sweeper.seen('n', start);
@@ -112,5 +112,31 @@ describe('ExpirySweeper', () => {
     expect(checks).toEqual([]);
     await vi.advanceTimersByTimeAsync(100);
     expect(checks).toEqual([start + 1_600]);
+  });
+});
+
+describe('ExpirySweeper and owner clocks (rule 16)', () => {
+  it('a listed node is read every probe until a write of it arrives, then timed from that write', async () => {
+    const checks: number[] = [];
+    const sweeper = new ExpirySweeper(
+      4_000,
+      async () => {
+        checks.push(Date.now());
+        return 'alive';
+      },
+      { recheck: 100 },
+    );
+    const start = Date.now();
+    sweeper.listed('n', start);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(checks).toEqual([start + 500]);
+    await vi.advanceTimersByTimeAsync(1_001);
+    expect(checks).toEqual([start + 500, start + 1_000, start + 1_500, start + 2_000]);
+    sweeper.seen('n', Date.now());
+    await vi.advanceTimersByTimeAsync(3_999);
+    expect(checks).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(checks).toHaveLength(5);
+    sweeper.stop();
   });
 });

@@ -123,4 +123,42 @@ describe('watch fan-out', () => {
     expect(await channel.next()).toEqual({ value: 1, done: false });
     expect(await channel.next()).toEqual({ value: undefined, done: true });
   });
+
+  it('rule 7: two next() calls pending at once both settle, in order', async () => {
+    const channel = new EventChannel<number>();
+    const first = channel.next();
+    const second = channel.next();
+    channel.push(1);
+    channel.push(2);
+    expect(await first).toEqual({ value: 1, done: false });
+    expect(await second).toEqual({ value: 2, done: false });
+  });
+
+  it('rule 7: ending the channel completes every pending next()', async () => {
+    const channel = new EventChannel<number>();
+    const pending = [channel.next(), channel.next(), channel.next()];
+    channel.push(1);
+    channel.end();
+    expect(await Promise.all(pending)).toEqual([
+      { value: 1, done: false },
+      { value: undefined, done: true },
+      { value: undefined, done: true },
+    ]);
+  });
+
+  it('rule 7: return() and an aborted signal complete every pending next()', async () => {
+    const channel = new EventChannel<number>();
+    const pending = [channel.next(), channel.next()];
+    await channel.return();
+    expect(await Promise.all(pending)).toEqual([
+      { value: undefined, done: true },
+      { value: undefined, done: true },
+    ]);
+    const hub = new WatchHub();
+    const abort = new AbortController();
+    const watched = hub.subscribe({ signal: abort.signal }, () => []);
+    const waiting = [watched.next(), watched.next()];
+    abort.abort();
+    expect((await Promise.all(waiting)).map((r) => r.done)).toEqual([true, true]);
+  });
 });

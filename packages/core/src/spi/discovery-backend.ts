@@ -19,6 +19,10 @@ export interface BackendCapabilities {
    * `refreshOnly` put then rewrites no record, creates no revision and sends nothing through the
    * change feed; it resolves with the key's unchanged revision (rule 2 of docs/guarantees.md).
    * Other instances keep showing the `lastSeen` last written. Absent or false: every put is a write.
+   * Core treats the unchanged revision as a success (never as a conflict) and shows the new
+   * `lastSeen` on the owner. Without `nativeExpiryEvents` too, other instances cannot see a key
+   * being renewed, so core's sweeper reads every watched key each `max(1_000, ttl / 4) / 2` ms
+   * once its ttl has passed: prefer native expiry events on such a backend.
    */
   readonly silentHeartbeats?: boolean;
 }
@@ -36,6 +40,15 @@ export interface BackendEntry {
   readonly key: string;
   readonly value: Uint8Array;
   readonly revision: number;
+  /**
+   * Optional, in entries of `list()`: ms since the key was last written (or renewed), measured
+   * by the server's clock, never the writer's, as of when `list()` resolved. Core then times the
+   * expiry of a listed key from it; without it, a backend without `nativeExpiryEvents` has each
+   * listed key read every `max(1_000, ttl / 4) / 2` ms until a write of it arrives, since the
+   * record's `lastSeen` (the owner's clock) is never trusted for timing (rule 16 of
+   * docs/guarantees.md).
+   */
+  readonly age?: number;
 }
 
 /** A consistent list of the namespace and the position of the change feed right after it. */

@@ -2,6 +2,7 @@ import type { NodeChangeEvent } from './node-change-event.js';
 import type { NodeFilter } from './node-filter.js';
 import type { NodeInfo } from './node-info.js';
 import type { NodeRegistration } from './node-registration.js';
+import type { RegisterManyOptions } from './register-many-options.js';
 import type { WatchOptions } from './watch-options.js';
 
 /**
@@ -20,6 +21,26 @@ export interface NodeDiscovery extends AsyncDisposable {
   readonly backendName: string;
   /** Stores the record; this instance now owns and heartbeats it. Registering an owned id is an update. */
   register(node: NodeRegistration): Promise<NodeInfo>;
+  /**
+   * Registers many nodes at once (a process that runs thousands of them). Every registration is
+   * checked first: if any is invalid (or an id is listed twice) it rejects with
+   * `InvalidNodeError` and nothing is written. Then they are registered like `register()`, at
+   * most `options.concurrency` (default 32) at a time; the result is in the order given. If a
+   * write fails, no further one starts and it rejects with that first error; nodes already
+   * registered stay registered and owned (calling it again is safe: an owned id is updated).
+   *
+   * @example
+   * ```ts
+   * const nodes = await discovery.registerMany(
+   *   shards.map((shard) => ({ id: `shard-${shard}`, metadata: { role: 'shard' } })),
+   *   { concurrency: 64 },
+   * );
+   * ```
+   */
+  registerMany(
+    registrations: readonly NodeRegistration[],
+    options?: RegisterManyOptions,
+  ): Promise<NodeInfo[]>;
   /** Refreshes an owned node (optionally with a new load). Rejects `NodeNotRegisteredError` for ids it does not own. */
   heartbeat(id: string, load?: number): Promise<void>;
   /** Removes any node; an owned one stops heartbeating. */
