@@ -1,25 +1,23 @@
-// `pnpm bench [--backend nats|redis|etcd ...]`: runs the benchmarks of the given backends (all
-// that have one when none is given). Each writes its section of docs/benchmarks.md.
+// `pnpm bench [--backend memory|nats|redis|etcd ...] [--adapter ./my-adapter.ts] [--quick]
+// [--soak-seconds N] [--idle-instances 20,50] [--only idle,heartbeat,propagation,expiry,soak,sync] [--no-write]`:
+// runs the one benchmark harness (tooling/bench) on the given backends, all four when none is
+// given. Each full run rewrites its backend's section of docs/benchmarks.md; see that page.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const harness = fileURLToPath(new URL('../tooling/bench/', import.meta.url));
+// pnpm runs scripts from the root; INIT_CWD is where the user typed the command.
+const cwd = process.env.INIT_CWD ?? process.cwd();
 const args = process.argv.slice(2);
-const wanted = [];
 for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--backend') wanted.push(args[++i]);
-  else if (args[i].startsWith('--backend=')) wanted.push(args[i].slice('--backend='.length));
+  // The harness runs in tooling/bench: make an adapter path the user gave absolute first.
+  if (args[i] === '--adapter' && args[i + 1] !== undefined) args[i + 1] = resolve(cwd, args[i + 1]);
+  else if (args[i].startsWith('--adapter='))
+    args[i] = `--adapter=${resolve(cwd, args[i].slice('--adapter='.length))}`;
 }
-const all = ['nats', 'redis', 'etcd'].filter((b) =>
-  existsSync(new URL(`../packages/${b}/bench/bench.ts`, import.meta.url)),
-);
-const backends = wanted.length > 0 ? wanted : all;
-let status = 0;
-for (const backend of backends) {
-  if (!all.includes(backend)) {
-    console.error(`no benchmark for backend "${backend}"; have: ${all.join(', ')}`);
-    process.exit(2);
-  }
-  const run = spawnSync('pnpm', ['--filter', `@roster/${backend}`, 'bench'], { stdio: 'inherit' });
-  status ||= run.status ?? 1;
-}
-process.exit(status);
+const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'src/main.ts', ...args], {
+  cwd: harness,
+  stdio: 'inherit',
+});
+process.exit(run.status ?? 1);
