@@ -55,6 +55,7 @@ function localise(command: string): string[] {
     .replaceAll('127.0.0.1:4222', hostOf(nats.url))
     .replaceAll('127.0.0.1:6379', hostOf(redis.url))
     .replaceAll('127.0.0.1:2379', hostOf(etcd.url))
+    .replaceAll("'", '') // the guide quotes URLs (a `?` is a glob in zsh); the shell would drop the quotes
     .split(/\s+/);
 }
 

@@ -56,6 +56,11 @@ export interface Command {
   readonly arguments?: number;
   /** Shown under `Examples` in `--help`, each a full command line. */
   readonly examples: readonly string[];
+  /**
+   * The command stores nodes (register, demo, migrate …). Warnings about the store's durability
+   * (a Redis without AOF or RDB) concern only such commands; the others show them with --verbose.
+   */
+  readonly writes?: boolean;
   /** Returns the exit code (0 when omitted). */
   run(context: CommandContext): Promise<number | undefined>;
 }

@@ -13,6 +13,10 @@ const CORE_HINTS: Record<string, { hint: string; exitCode: number }> = {
     hint: 'is the server running and reachable? check --url',
     exitCode: EXIT_RUNTIME,
   },
+  ERR_BACKEND_AUTH: {
+    hint: 'the server refused the credentials: check the user and password (in the URL or --user/--password), the token or the client certificate',
+    exitCode: EXIT_RUNTIME,
+  },
   ERR_CONFIG_MISMATCH: {
     hint: 'the namespace exists with other settings: pass the --ttl its nodes use, or pick another --namespace',
     exitCode: EXIT_RUNTIME,

@@ -57,7 +57,7 @@ export function mainHelp(out: Terminal, commands: readonly Command[], version: s
     '',
     out.paint('bold', 'Examples'),
     '  $ roster demo',
-    '  $ export ROSTER_URL=nats://127.0.0.1:4222?namespace=prod',
+    '  $ export ROSTER_URL="nats://127.0.0.1:4222?namespace=prod"',
     '  $ roster ls --filter role=api',
     '  $ roster watch --json | jq .type',
     '  $ roster register web-1 --address 10.0.0.7:8080 --meta role=web',

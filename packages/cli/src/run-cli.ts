@@ -104,6 +104,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
       err,
       env,
       verbose,
+      writes: command.writes === true,
       progress,
       opened,
       interrupt: interruption.signal,
@@ -148,6 +149,8 @@ interface ContextParts {
   err: Terminal;
   env: Record<string, string | undefined>;
   verbose: boolean;
+  /** The command stores nodes: durability warnings concern it (see Command.writes). */
+  writes: boolean;
   progress: Progress;
   opened: Set<Closeable>;
   interrupt: AbortSignal;
@@ -157,7 +160,7 @@ interface ContextParts {
 function createContext(args: ParsedArgs, parts: ContextParts): CommandContext {
   const { out, err, env, progress, opened, interrupt } = parts;
   let target: BackendTarget | undefined;
-  const logger = new CliLogger(err, parts.verbose, progress);
+  const logger = new CliLogger(err, parts.verbose, progress, parts.writes);
   const connectTimeout = () =>
     args.number('connect-timeout', { min: 100, integer: true }) ?? DEFAULT_CONNECT_TIMEOUT;
   const backendFor = (where: BackendTarget, namespace: string, timeout: number) =>
@@ -293,6 +296,9 @@ function deadline<T>(work: Promise<T>, ms: number, signal: AbortSignal, abandon:
   });
 }
 
+/** The backends' warning that the server keeps nothing across a restart (Redis without AOF or RDB). */
+const DURABILITY_WARNING = /no AOF or RDB|restart loses every record/;
+
 /**
  * Core's logger for the CLI: warnings and errors always (on stderr), debug and info with --verbose.
  * While connecting it holds what it is told: on success it prints it, on failure it drops it, so
@@ -307,6 +313,7 @@ class CliLogger implements Logger {
     private readonly err: Terminal,
     private readonly verbose: boolean,
     private readonly progress: Progress,
+    private readonly writes: boolean,
   ) {}
 
   debug(message: string, details?: Record<string, unknown>): void {
@@ -316,7 +323,9 @@ class CliLogger implements Logger {
     if (this.verbose) this.write('info', 'dim', message, details);
   }
   warn(message: string, details?: Record<string, unknown>): void {
-    this.write('warn', 'yellow', message, details);
+    // A store that loses records on restart matters to a command that stores some, not to `ls`.
+    if (!this.writes && DURABILITY_WARNING.test(message)) this.info(message, details);
+    else this.write('warn', 'yellow', message, details);
   }
   error(message: string, details?: Record<string, unknown>): void {
     this.write('error', 'red', message, details);

@@ -61,9 +61,12 @@ describe('roster migrate (redis → nats)', () => {
   it('--follow keeps copying changes until Ctrl-C', async () => {
     const { from, to } = urls();
     const follow = new RosterProcess(['migrate', '--from', from, '--to', to, '--follow', '--json', ...ttl]);
-    const owner = new RosterProcess(['register', 'late-1', '--json', '--url', from, ...ttl]);
+    let owner: RosterProcess | undefined;
     try {
       await follow.until((p) => p.json().some((e) => e.event === 'copied'), 'the first copy');
+      // Registered only after the copy: a node copied by it would reach the target without a `put`
+      // in the feed (a silent heartbeat writes nothing there), and the follow would have nothing to show.
+      owner = new RosterProcess(['register', 'late-1', '--json', '--url', from, ...ttl]);
       await owner.until((p) => p.json().length > 0, 'late-1 to register');
       await follow.until(
         (p) => p.json().some((e) => e.event === 'put' && e.id === 'late-1'),
@@ -86,7 +89,7 @@ describe('roster migrate (redis → nats)', () => {
           .at(-1),
       ).toMatchObject({ event: 'followed' });
     } finally {
-      owner.kill('SIGKILL');
+      owner?.kill('SIGKILL');
       follow.kill('SIGKILL');
     }
   });

@@ -15,6 +15,7 @@ interface BenchResult {
 
 export const bench: Command = {
   name: 'bench',
+  writes: true,
   summary: 'measure a backend through Roster: propagation latency and heartbeat throughput',
   usage: 'roster bench [--url URL] [--nodes N] [--duration s] [--json]',
   description:

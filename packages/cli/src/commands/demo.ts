@@ -24,6 +24,7 @@ interface DemoNode {
 
 export const demo: Command = {
   name: 'demo',
+  writes: true,
   summary: 'watch a small cluster live: nodes join, report load, one crashes, one leaves',
   usage: 'roster demo [--url URL] [--nodes N] [--duration s]',
   description:

@@ -11,7 +11,7 @@ export const ls: Command = {
     'A table sorted by id: address, load, age (since it registered), last heartbeat, metadata.\nWith --json, one NodeInfo object per line.',
   options: FILTER_OPTION,
   examples: [
-    'roster ls --url nats://127.0.0.1:4222?namespace=prod',
+    'roster ls --url "nats://127.0.0.1:4222?namespace=prod"',
     'roster ls --filter role=api --filter zone=eu-1',
     "roster ls --json | jq -r 'select(.load < 0.5) | .address'",
   ],

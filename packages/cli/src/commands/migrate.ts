@@ -4,6 +4,7 @@ import type { Command, CommandContext } from '../command.js';
 
 export const migrate: Command = {
   name: 'migrate',
+  writes: true,
   summary: 'copy every live node from one backend to another, optionally following changes',
   usage: 'roster migrate --from URL --to URL [--follow] [--verify] [--verify-only] [--json]',
   description:
@@ -19,7 +20,7 @@ export const migrate: Command = {
     'verify-only': { type: 'boolean', description: 'only compare, copy nothing' },
   },
   examples: [
-    'roster migrate --from redis://10.0.0.7:6379?namespace=prod --to nats://10.0.0.9:4222?namespace=prod --verify',
+    'roster migrate --from "redis://10.0.0.7:6379?namespace=prod" --to "nats://10.0.0.9:4222?namespace=prod" --verify',
     'roster migrate --from etcd://127.0.0.1:2379 --to nats://127.0.0.1:4222 --follow',
   ],
   async run(context) {
@@ -36,7 +37,11 @@ export const migrate: Command = {
         onProgress: (copied, total) => context.progress.update(`copying ${copied}/${total} …`),
       });
       context.progress.stop();
-      report(context, { event: 'copied', copied: result.copied, skipped: result.skipped });
+      report(
+        context,
+        { event: 'copied', copied: result.copied, skipped: result.skipped },
+        `copied ${count(result.copied, 'node')}${result.skipped > 0 ? ` (${result.skipped} skipped: not valid records)` : ''}`,
+      );
       if (context.args.flag('follow')) {
         if (!context.json) context.err.line(context.err.paint('dim', 'following changes; Ctrl-C stops'));
         let applied = 0;
@@ -47,7 +52,7 @@ export const migrate: Command = {
             if (context.json) context.out.line(JSON.stringify({ event: change.type, id: change.key }));
           },
         });
-        report(context, { event: 'followed', changes: applied });
+        report(context, { event: 'followed', changes: applied }, `followed ${count(applied, 'change')}`);
       }
     }
     if (context.args.flag('verify') || verifyOnly) {
@@ -59,16 +64,18 @@ export const migrate: Command = {
   },
 };
 
-function report(context: CommandContext, fields: Record<string, unknown>): void {
+/** One line: NDJSON with --json, else `text` with its first word in green. */
+function report(context: CommandContext, fields: Record<string, unknown>, text: string): void {
   if (context.json) {
     context.out.line(JSON.stringify(fields));
     return;
   }
-  const { event, ...rest } = fields;
-  const text = Object.entries(rest)
-    .map(([key, value]) => `${value} ${key}`)
-    .join(', ');
-  context.out.line(`${context.out.paint('green', String(event))} ${text}`);
+  const [first = '', ...rest] = text.split(' ');
+  context.out.line([context.out.paint('green', first), ...rest].join(' '));
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function printDiff(context: CommandContext, diff: BackendDiff): void {

@@ -7,6 +7,7 @@ import { duration } from '../time-format.js';
 
 export const register: Command = {
   name: 'register',
+  writes: true,
   summary: 'register a node and keep it alive until Ctrl-C, then unregister it',
   usage: 'roster register <id> [--address host:port] [--meta k=v ...] [--load x] [--ttl ms]',
   description:

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 
 export const unregister: Command = {
   name: 'unregister',
+  writes: true,
   summary: 'remove a node, whoever owns it (an operator’s force-leave)',
   usage: 'roster unregister <id> [--force] [--json]',
   description:
@@ -11,7 +12,10 @@ export const unregister: Command = {
   options: {
     force: { type: 'boolean', description: 'delete the key even if no such node is listed' },
   },
-  examples: ['roster unregister api-3', 'roster unregister api-3 --url etcd://127.0.0.1:2379?namespace=prod'],
+  examples: [
+    'roster unregister api-3',
+    'roster unregister api-3 --url "etcd://127.0.0.1:2379?namespace=prod"',
+  ],
   async run(context) {
     const id = context.args.required(0, 'the node id', 'roster unregister <id>');
     const discovery = await context.connect();

@@ -17,7 +17,7 @@ export const watch: Command = {
     'no-existing': { type: 'boolean', description: 'skip the nodes already registered; only new changes' },
   },
   examples: [
-    'roster watch --url redis://127.0.0.1:6379?namespace=prod',
+    'roster watch --url "redis://127.0.0.1:6379?namespace=prod"',
     'roster watch --filter role=api --no-existing',
     'roster watch --json | jq -c \'select(.type == "left")\'',
   ],

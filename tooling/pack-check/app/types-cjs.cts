@@ -1,0 +1,8 @@
+// The CommonJS side of the types (a .cts file compiles to require()).
+import { createDiscovery } from '@roster/core';
+import { memoryBackend } from '@roster/memory';
+
+export async function use(): Promise<number> {
+  const discovery = await createDiscovery({ backend: memoryBackend() });
+  return discovery.list().length;
+}
