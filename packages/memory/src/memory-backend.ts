@@ -11,6 +11,7 @@ import {
   type BackendWatch,
   type DiscoveryBackend,
   DiscoveryClosedError,
+  InvalidOptionsError,
   type PutOptions,
   type PutResult,
   type WriteCondition,
@@ -22,7 +23,14 @@ import { defaultMemoryStore, type MemoryStore, MemoryStoreImpl } from './memory-
 export interface MemoryBackendOptions extends BackendFactoryOptions {
   /** Backends on one store see each other. Default: one store shared by the whole process. */
   store?: MemoryStore;
+  /**
+   * Ms an operation waits for a paused store (`store.faults.pause`) before it rejects with
+   * `BackendUnavailableError`, as a server backend's request timeout does. Default 5_000.
+   */
+  requestTimeout?: number;
 }
+
+const DEFAULT_REQUEST_TIMEOUT = 5_000;
 
 /**
  * The in-process backend: the embedded default. Same validation, events and expiry as the
@@ -50,6 +58,7 @@ class MemoryBackend implements DiscoveryBackend {
   private readonly watches = new Set<MemoryWatch>();
   private disconnect: (() => void) | undefined;
   private closed = false;
+  private readonly requestTimeout: number;
 
   constructor(options: MemoryBackendOptions) {
     const store = options.store ?? defaultMemoryStore;
@@ -57,10 +66,16 @@ class MemoryBackend implements DiscoveryBackend {
     this.store = store;
     this.namespaceName = options.namespace ?? 'default';
     assertValidNamespace(this.namespaceName);
+    const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
+    if (typeof requestTimeout !== 'number' || !Number.isFinite(requestTimeout) || requestTimeout <= 0)
+      throw new InvalidOptionsError(
+        `requestTimeout must be a positive number of ms, got ${String(requestTimeout)}`,
+      );
+    this.requestTimeout = requestTimeout;
   }
 
   async open(context: BackendOpenContext): Promise<void> {
-    await this.store.reachable();
+    await this.store.reachable(this.requestTimeout);
     this.namespace = this.store.open(this.namespaceName, context.ttl);
     this.disconnect = this.store.connect({
       disconnected: () => {
@@ -121,7 +136,7 @@ class MemoryBackend implements DiscoveryBackend {
 
   private async ready(): Promise<MemoryNamespace> {
     if (this.closed || !this.namespace) throw new DiscoveryClosedError('the memory backend is not open');
-    await this.store.reachable();
+    await this.store.reachable(this.requestTimeout);
     return this.namespace;
   }
 }

@@ -82,9 +82,24 @@ export class MemoryStoreImpl implements MemoryStore {
     return () => this.connections.delete(connection);
   }
 
-  /** Waits out a pause, and rejects while the simulated server is down: what every operation does first. */
-  async reachable(): Promise<void> {
-    if (this.paused) await this.paused;
+  /**
+   * Waits out a pause, and rejects while the simulated server is down: what every operation does
+   * first. A pause longer than `timeout` rejects as a frozen server's request would time out
+   * (rule 14 of docs/guarantees.md); the operation is then not applied.
+   */
+  async reachable(timeout: number): Promise<void> {
+    if (this.paused) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeout);
+      });
+      const resumed = await Promise.race([this.paused.then(() => true), late]);
+      clearTimeout(timer);
+      if (!resumed)
+        throw new BackendUnavailableError(
+          `the memory store did not answer within the request timeout of ${timeout} ms (a simulated pause)`,
+        );
+    }
     if (this.down)
       throw new BackendUnavailableError('the memory store is unreachable (a simulated restart is under way)');
   }

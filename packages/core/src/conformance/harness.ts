@@ -5,6 +5,7 @@ import type { Logger } from '../types/logger.js';
 import type { NodeChangeEvent } from '../types/node-change-event.js';
 import type { NodeDiscovery } from '../types/node-discovery.js';
 import type { WatchOptions } from '../types/watch-options.js';
+import type { OwnerProcess, OwnerProcessContext } from './owner-process.js';
 
 /** Fault injection the suite uses when given (a `@roster/test-services` handle fits). */
 export interface ConformanceFaults {
@@ -24,14 +25,31 @@ export interface ConformanceOptions {
   faults?: ConformanceFaults;
   /** The TTL the suite runs with, in ms. Default 1_000 (the minimum). */
   ttl?: number;
+  /**
+   * The backend's request timeout in ms (rule 14 of docs/guarantees.md): every call that waits on
+   * a frozen server settles within it. Default 5_000, the shipped backends' default.
+   */
+  requestTimeout?: number;
+  /**
+   * When given, the SIGKILL case runs: start a separate process that registers `id` on `namespace`
+   * with `ttl` through `createDiscovery` and this backend, keeps it alive as an owner does, and
+   * resolves once `register()` resolved. `spawnOwnerProcess` starts a script that prints a line then.
+   */
+  ownerProcess?: (context: OwnerProcessContext) => Promise<OwnerProcess>;
 }
 
 /** The deadline of every wait in the suite that is not itself a timing rule. */
 export const WAIT_LIMIT = 10_000;
+/** How long a case's cleanup (closing what it opened) may take. */
+const CLEANUP_LIMIT = 60_000;
 /** Rule 1: a change reaches every watcher well under a second on loopback. */
 export const PROPAGATION_BOUND = 1_000;
 
-/** Polls `check` until it returns true (or a value) or the deadline passes, then throws `what`. */
+/**
+ * Polls `check` until it returns true (or a value) or the deadline passes, then throws `what`.
+ * Say in `what` which duty went unmet ("the feed never reported the delete of crash-1"): it is the
+ * failure message a backend author reads.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
@@ -94,14 +112,27 @@ export class Recorder {
     );
   }
 
-  /** Waits for `joined` of `id` (the first one not before index `from`). */
-  joined(id: string, timeout = WAIT_LIMIT, from = 0): Promise<Seen> {
-    return this.next(`joined ${id}`, (e) => e.type === 'joined' && e.node.id === id, from, timeout);
+  /**
+   * Waits for `joined` of `id` (the first one not before index `from`). `duty`: what must have
+   * gone wrong if it never comes, for the failure message.
+   */
+  joined(id: string, timeout = WAIT_LIMIT, from = 0, duty?: string): Promise<Seen> {
+    return this.next(
+      `joined ${id}${duty ? ` — ${duty}` : ''}`,
+      (e) => e.type === 'joined' && e.node.id === id,
+      from,
+      timeout,
+    );
   }
 
-  /** Waits for `left` of `id` (any reason: the caller checks it). */
-  left(id: string, timeout = WAIT_LIMIT, from = 0): Promise<Seen> {
-    return this.next(`left ${id}`, (e) => e.type === 'left' && e.node.id === id, from, timeout);
+  /** Waits for `left` of `id` (any reason: the caller checks it); `duty` as in `joined`. */
+  left(id: string, timeout = WAIT_LIMIT, from = 0, duty?: string): Promise<Seen> {
+    return this.next(
+      `left ${id}${duty ? ` — ${duty}` : ''}`,
+      (e) => e.type === 'left' && e.node.id === id,
+      from,
+      timeout,
+    );
   }
 
   stop(): void {
@@ -174,20 +205,33 @@ export class Scope {
   ) {
     this.namespace = namespace;
     // The test's own hook (from its context): with concurrent cases a global one may belong to another.
+    // Its own timeout too: each close may wait out a request timeout after a fault case.
     onFinished(async () => {
       for (const cleanup of this.cleanups.reverse()) await cleanup().catch(() => {});
-    });
+    }, CLEANUP_LIMIT);
   }
 
-  /** A new instance on this scope's namespace. */
-  async open(options: Partial<Omit<DiscoveryOptions, 'backend'>> = {}): Promise<NodeDiscovery> {
+  /**
+   * A new instance on this scope's namespace. `wrap` puts one of the suite's backend wrappers
+   * (slow list, slow feed, failing watch) between core and the backend.
+   */
+  async open(
+    options: Partial<Omit<DiscoveryOptions, 'backend'>> = {},
+    wrap?: (backend: DiscoveryBackend) => DiscoveryBackend,
+  ): Promise<NodeDiscovery> {
+    const backend = this.suite.options.createBackend({ namespace: this.namespace });
     const discovery = await createDiscovery({
-      backend: this.suite.options.createBackend({ namespace: this.namespace }),
+      backend: wrap ? wrap(backend) : backend,
       ttl: this.suite.ttl,
       ...options,
     });
     this.cleanups.push(() => discovery.close({ unregister: false }));
     return discovery;
+  }
+
+  /** Runs `fn` when the test finishes (before the instances are closed). */
+  defer(fn: () => Promise<unknown>): void {
+    this.cleanups.push(fn);
   }
 
   /** An opened backend on this namespace, used to check stored state independently of core. */
@@ -218,13 +262,21 @@ export interface SuiteContext {
   readonly expiryGrace: number;
   /** How long a case waits for an expiry before giving up: well past the bound it then asserts. */
   readonly expiryWait: number;
+  /** Rule 14: calls waiting on a frozen server settle within this (`ConformanceOptions.requestTimeout`). */
+  readonly requestTimeout: number;
+  /**
+   * vitest's timeout for a case that runs at `ttl` (default: the suite's): a backstop well past
+   * the sum of its own deadlines, so a case fails on a named wait, not on vitest's clock, and a
+   * correct backend passes under vitest's default `testTimeout`.
+   */
+  caseTimeout(ttl?: number): number;
   /** Capabilities read from an opened backend before the first case. */
   readonly supports: () => BackendCapabilities;
   scope(onTestFinished: OnTestFinished): Scope;
 }
 
 /** The `onTestFinished` of a test's context. */
-export type OnTestFinished = (fn: () => Promise<void> | void) => void;
+export type OnTestFinished = (fn: () => Promise<void> | void, timeout?: number) => void;
 
 /** `id`s made unique per call, so concurrent cases never collide even on one namespace. */
 export function ids(prefix: string, count: number): string[] {
@@ -233,4 +285,29 @@ export function ids(prefix: string, count: number): string[] {
 
 export function sleepUntil(time: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now())));
+}
+
+/** Rule 4's bound for `ttl`: `left` expired no later than ttl + this after the last heartbeat. */
+export function expiryGraceFor(ttl: number): number {
+  return Math.max(1_000, ttl / 4);
+}
+
+/**
+ * Resolves with how long `promise` took to settle (resolve or reject), or throws `what` if it has
+ * not settled within `limit` ms: a call that hangs fails the case with a message, not a timeout.
+ */
+export async function settlesWithin(promise: Promise<unknown>, limit: number, what: string): Promise<number> {
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), limit);
+  });
+  const inTime = await Promise.race([settled, late]);
+  clearTimeout(timer);
+  if (!inTime) throw new Error(`${what}: still pending after ${limit} ms`);
+  return Date.now() - started;
 }

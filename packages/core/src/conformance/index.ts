@@ -22,14 +22,32 @@ import { expiryCases } from './cases/expiry.js';
 import { faultCases } from './cases/faults.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { membershipCases } from './cases/membership.js';
+import { ownerProcessCases } from './cases/owner-process.js';
 import { ownershipCases } from './cases/ownership.js';
+import { resilienceCases } from './cases/resilience.js';
+import { spiCases } from './cases/spi-cases.js';
+import { ttlCases } from './cases/ttl.js';
 import { validationCases } from './cases/validation.js';
 import { watchCases } from './cases/watch.js';
-import { type ConformanceOptions, captureLogger, Scope, type SuiteContext } from './harness.js';
+import {
+  type ConformanceOptions,
+  captureLogger,
+  expiryGraceFor,
+  Scope,
+  type SuiteContext,
+  WAIT_LIMIT,
+} from './harness.js';
 
+export {
+  DelegatingBackend,
+  FailingWatchBackend,
+  SlowFeedBackend,
+  SlowListBackend,
+} from './backend-wrappers.js';
 export { INVALID_REGISTRATIONS } from './cases/validation.js';
 export type { ConformanceFaults, ConformanceOptions } from './harness.js';
 export { Recorder, type Seen, waitFor, wellFormedProblem } from './harness.js';
+export { type OwnerProcess, type OwnerProcessContext, spawnOwnerProcess } from './owner-process.js';
 
 /** Registers the conformance cases (vitest `describe`/`it`) for one backend. */
 export function describeConformance(options: ConformanceOptions): void {
@@ -38,8 +56,12 @@ export function describeConformance(options: ConformanceOptions): void {
   const suite: SuiteContext = {
     options,
     ttl,
-    expiryGrace: Math.max(1_000, ttl / 4),
-    expiryWait: ttl + Math.max(1_000, ttl / 4) + 5_000,
+    expiryGrace: expiryGraceFor(ttl),
+    expiryWait: ttl + expiryGraceFor(ttl) + 5_000,
+    requestTimeout: options.requestTimeout ?? 5_000,
+    // A few waits of WAIT_LIMIT and a few ttls: what the longest ordinary case can take on a
+    // loaded machine and still be correct.
+    caseTimeout: (at = ttl) => 3 * WAIT_LIMIT + 6 * at,
     supports: () => {
       if (!supports) throw new Error('capabilities are read in beforeAll');
       return supports;
@@ -47,22 +69,28 @@ export function describeConformance(options: ConformanceOptions): void {
     scope: (onTestFinished) => new Scope(suite, onTestFinished),
   };
 
-  describe(`conformance: ${options.name}`, () => {
+  // Every case inherits a timeout computed from the ttl (cases that need more set their own):
+  // the suite does not depend on the caller's vitest `testTimeout`.
+  describe(`conformance: ${options.name}`, { timeout: suite.caseTimeout() }, () => {
     beforeAll(async () => {
       const probe = options.createBackend({ namespace: `cfprobe${Date.now().toString(36)}` });
       await probe.open({ ttl, logger: captureLogger() });
       supports = { ...probe.supports };
       await probe.close();
-    });
+    }, 3 * WAIT_LIMIT);
 
     backendCases(suite);
+    spiCases(suite);
     membershipCases(suite);
     expiryCases(suite);
+    ttlCases(suite);
     ownershipCases(suite);
     watchCases(suite);
     validationCases(suite);
     capabilityCases(suite);
     lifecycleCases(suite);
+    resilienceCases(suite);
+    ownerProcessCases(suite);
     faultCases(suite);
   });
 }

@@ -24,7 +24,7 @@ export interface Mutant {
 }
 
 /** Delegates everything; a mutant overrides the one thing it breaks. */
-class Wrapped implements DiscoveryBackend {
+export class Wrapped implements DiscoveryBackend {
   constructor(protected readonly inner: DiscoveryBackend) {}
   get name() {
     return this.inner.name;
@@ -59,7 +59,7 @@ class Wrapped implements DiscoveryBackend {
 }
 
 /** A mutant that only rewrites the change feed. */
-function feedMutant(
+export function feedMutant(
   rewrite: (deliver: (change: BackendChange) => void) => (change: BackendChange) => void,
 ): (store: MemoryStore, namespace: string) => DiscoveryBackend {
   return (store, namespace) =>

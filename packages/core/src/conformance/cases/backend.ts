@@ -49,9 +49,12 @@ export function backendCases(suite: SuiteContext): void {
       for (let load = 1; load <= 5; load++) await writer.put('feed-1', record('feed-1', load));
       await writer.delete('feed-0');
       await writer.put('feed-2', record('feed-2'));
-      await waitFor('7 changes', () => changes.length >= 7);
+      await waitFor(
+        'the feed to deliver the 7 changes made after the cursor (5 puts of feed-1, the delete of feed-0, the put of feed-2)',
+        () => changes.length >= 7,
+      );
       const summary = changes.map((c) => (c.type === 'resync' ? 'resync' : `${c.type}:${c.key}`));
-      expect(summary).toEqual([
+      expect(summary, 'every change after the cursor, in the order the store applied them').toEqual([
         'put:feed-1',
         'put:feed-1',
         'put:feed-1',
@@ -61,13 +64,18 @@ export function backendCases(suite: SuiteContext): void {
         'put:feed-2',
       ]);
       const revisions = changes.map((c) => (c.type === 'resync' ? 0 : c.revision));
-      expect([...revisions].sort((x, y) => x - y)).toEqual(revisions);
+      expect(
+        [...revisions].sort((x, y) => x - y),
+        'revisions grow along the feed',
+      ).toEqual(revisions);
       expect(new Set(revisions).size).toBe(revisions.length);
       expect(revisions[0]).toBeGreaterThan(snapshot.entries[0]!.revision);
       // Nothing more than the changes made (a duplicate would show up before the sentinel).
       await writer.put('feed-sentinel', record('feed-sentinel'));
-      await waitFor('the sentinel', () => changes.some((c) => c.type === 'put' && c.key === 'feed-sentinel'));
-      expect(changes).toHaveLength(8);
+      await waitFor('the feed to report the put of feed-sentinel', () =>
+        changes.some((c) => c.type === 'put' && c.key === 'feed-sentinel'),
+      );
+      expect(changes, 'the feed delivered a change more than once').toHaveLength(8);
     });
   });
 }

@@ -75,18 +75,37 @@ export function membershipCases(suite: SuiteContext): void {
       const a = await scope.open({ autoHeartbeat: false });
       const b = await scope.open();
       const watch = scope.record(b);
+      const raw = await scope.raw();
       const info = await a.register({ id: 'hb-1' });
       await watch.joined('hb-1');
+      const stored = await raw.get('hb-1');
       await new Promise((resolve) => setTimeout(resolve, 5));
       await a.heartbeat('hb-1');
+      const before = Date.now();
       await a.heartbeat('hb-1');
-      expect(a.get('hb-1')!.lastSeen).toBeGreaterThan(info.lastSeen);
-      await waitLastSeen(b, 'hb-1', info.lastSeen);
+      const after = Date.now();
+      // Rule 2: lastSeen is exact on the owner — the time of its last heartbeat.
+      const lastSeen = a.get('hb-1')!.lastSeen;
+      expect(lastSeen, 'the owner shows the lastSeen of its latest heartbeat').toBeGreaterThanOrEqual(before);
+      expect(lastSeen, 'the owner shows the lastSeen of its latest heartbeat').toBeLessThanOrEqual(after);
+      if (suite.supports().silentHeartbeats) {
+        // The store renews the TTL without a write: no new revision, nothing through the feed.
+        expect(
+          (await raw.get('hb-1'))?.revision,
+          'with silentHeartbeats a plain heartbeat must not write the record (the revision moved)',
+        ).toBe(stored?.revision);
+      } else {
+        await waitLastSeen(b, 'hb-1', info.lastSeen);
+      }
       // A sentinel written after the heartbeats: the feed is ordered, so once it arrives any
       // event caused by the heartbeats would have arrived before it.
       await a.register({ id: 'hb-sentinel' });
       await watch.joined('hb-sentinel');
-      expect(watch.summary('hb-1')).toEqual(['joined:hb-1']);
+      expect(watch.summary('hb-1'), 'a plain heartbeat is no event at other instances').toEqual([
+        'joined:hb-1',
+      ]);
+      if (suite.supports().silentHeartbeats)
+        expect(b.get('hb-1')?.lastSeen, 'other instances keep the lastSeen last written').toBe(info.lastSeen);
     });
 
     it('heartbeat: a load change is an updated event', async ({ expect, onTestFinished }) => {
@@ -120,12 +139,16 @@ export function membershipCases(suite: SuiteContext): void {
       const [a, b, c] = [await scope.open(), await scope.open(), await scope.open()];
       const watchers = [scope.record(a), scope.record(b), scope.record(c)];
       await a.register({ id: 'un-1' });
-      for (const w of watchers) await w.joined('un-1');
+      for (const w of watchers)
+        await w.joined('un-1', undefined, 0, 'the feed never reported the put of un-1');
       await a.unregister('un-1');
       expect(a.get('un-1')).toBeUndefined();
       for (const w of watchers) {
-        const left = await w.left('un-1');
-        expect(left.event).toMatchObject({ type: 'left', reason: 'unregistered' });
+        const left = await w.left('un-1', undefined, 0, 'the feed never reported the delete of un-1');
+        expect(left.event, 'an explicit delete is left unregistered').toMatchObject({
+          type: 'left',
+          reason: 'unregistered',
+        });
       }
       await waitGone(b, 'un-1');
       expect(await (await scope.raw()).get('un-1')).toBeUndefined();

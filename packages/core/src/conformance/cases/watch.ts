@@ -1,5 +1,12 @@
 import { describe, it } from 'vitest';
-import { type SuiteContext, sleepUntil, waitFor, wellFormedProblem } from '../harness.js';
+import {
+  type SuiteContext,
+  settlesWithin,
+  sleepUntil,
+  WAIT_LIMIT,
+  waitFor,
+  wellFormedProblem,
+} from '../harness.js';
 
 /** Rule 7: snapshot, live changes, ordering, abort, close, slow consumers. */
 export function watchCases(suite: SuiteContext): void {
@@ -15,7 +22,10 @@ export function watchCases(suite: SuiteContext): void {
       // createDiscovery resolves after the first list: a new instance knows the members at once.
       expect(b.list().map((n) => n.id)).toEqual(['w-1', 'w-2', 'w-3']);
       const watch = scope.record(b);
-      await waitFor('the snapshot', () => watch.events.length >= 3);
+      await waitFor(
+        'joined for the 3 nodes listed (list() must return every live key)',
+        () => watch.events.length >= 3,
+      );
       await a.register({ id: 'w-4' });
       await watch.joined('w-4');
       expect(watch.summary()).toEqual(['joined:w-1', 'joined:w-2', 'joined:w-3', 'joined:w-4']);
@@ -115,6 +125,31 @@ export function watchCases(suite: SuiteContext): void {
       await a.close();
       await expect(pending).resolves.toMatchObject({ done: true });
       await expect(unread.next()).resolves.toMatchObject({ done: true });
+    });
+
+    it('watch: two next() calls pending at once both settle, and close() completes both', async ({
+      expect,
+      onTestFinished,
+    }) => {
+      const scope = suite.scope(onTestFinished);
+      const a = await scope.open();
+      const iterator = a.watch({ includeExisting: false })[Symbol.asyncIterator]();
+      const first = iterator.next();
+      const second = iterator.next();
+      await a.register({ id: 'it-1' });
+      await a.register({ id: 'it-2' });
+      const pending = 'a next() pending beside another never settled (the iterator must queue its readers)';
+      await settlesWithin(first, WAIT_LIMIT, `the first ${pending}`);
+      await settlesWithin(second, WAIT_LIMIT, `the second ${pending}`);
+      expect([(await first).value?.node.id, (await second).value?.node.id]).toEqual(['it-1', 'it-2']);
+      const third = iterator.next();
+      const fourth = iterator.next();
+      await a.close();
+      const ending = 'a next() pending at close() never completed';
+      await settlesWithin(third, WAIT_LIMIT, `the first ${ending}`);
+      await settlesWithin(fourth, WAIT_LIMIT, `the second ${ending}`);
+      await expect(third).resolves.toEqual({ value: undefined, done: true });
+      await expect(fourth).resolves.toEqual({ value: undefined, done: true });
     });
 
     it('watch: a slow consumer blocks neither heartbeats nor other watchers', async ({

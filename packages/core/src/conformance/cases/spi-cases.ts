@@ -1,0 +1,19 @@
+import type { SuiteContext } from '../harness.js';
+import { SPI_FEED_TITLES, spiFeedCases } from './spi-feed.js';
+import { SPI_NAMESPACE_TITLES, spiNamespaceCases } from './spi-namespaces.js';
+import { SPI_STORE_TITLES, spiStoreCases } from './spi-store.js';
+import { SPI_TTL_TITLES, spiTtlCases } from './spi-ttl.js';
+
+/**
+ * Every duty of the backend SPI (each sentence of its doc comments), checked on raw backends:
+ * core hides many faults (it orders, de-duplicates and confirms), so these cases talk to the
+ * backend directly. Titles start with `backend:` and name the duty a failure broke.
+ */
+export function spiCases(suite: SuiteContext): void {
+  spiFeedCases(suite);
+  spiTtlCases(suite);
+  spiStoreCases(suite);
+  spiNamespaceCases(suite);
+}
+
+export { SPI_FEED_TITLES, SPI_NAMESPACE_TITLES, SPI_STORE_TITLES, SPI_TTL_TITLES };

@@ -1,3 +1,0 @@
-import { runMutant } from './run-mutant.js';
-
-runMutant('never-expires');
