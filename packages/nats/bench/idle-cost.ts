@@ -77,7 +77,9 @@ try {
   await server.stop();
 }
 
-console.log(`nats-server, ttl ${TTL} ms (heartbeat every ~${TTL / 3} ms), one node per instance, ${WINDOW_MS / 1000} s window`);
+console.log(
+  `nats-server, ttl ${TTL} ms (heartbeat every ~${TTL / 3} ms), one node per instance, ${WINDOW_MS / 1000} s window`,
+);
 console.log(
   '| instances | msgs received per instance per node per s | bytes received per instance per node per s | msgs received per instance per s | msgs sent per instance per s | bytes sent per instance per s | server msgs out per s (all instances) |',
 );

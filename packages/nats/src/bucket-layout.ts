@@ -47,6 +47,17 @@ export interface RecordsBucket {
   readonly status: KvStatus;
 }
 
+/**
+ * The bucket's MaxAge for a ttl, in whole ms. nats.js sends MaxAge as `ttl * 1e6` ns and the
+ * server only takes a whole number of ns, so a ttl such as 10_000 / 3 would be refused; rounding
+ * up keeps a key for at least the ttl (rule 4 of docs/guarantees.md: never early) and late by
+ * under a millisecond. The server reports MaxAge back in ns, which nats.js floors to whole ms:
+ * the same number, so instances with the same ttl agree.
+ */
+export function bucketMaxAge(ttl: number): number {
+  return Math.ceil(ttl);
+}
+
 function storageType(storage: StorageKind): StorageType {
   return storage === 'memory' ? StorageType.Memory : StorageType.File;
 }
@@ -63,7 +74,7 @@ export async function openRecordsBucket(
   timeout: number,
 ): Promise<RecordsBucket> {
   const options: Partial<KvOptions> = {
-    ttl: spec.ttl,
+    ttl: bucketMaxAge(spec.ttl),
     history: spec.history,
     storage: storageType(spec.storage),
     replicas: spec.replicas,
@@ -83,7 +94,7 @@ export function assertSameConfig(
   status: Pick<KvStatus, 'ttl' | 'storage'>,
   spec: Pick<RecordsBucketSpec, 'ttl' | 'storage'>,
 ): void {
-  if (status.ttl !== spec.ttl)
+  if (status.ttl !== bucketMaxAge(spec.ttl))
     throw new ConfigMismatchError(
       `NATS KV bucket "${name}" exists with a TTL (MaxAge) of ${status.ttl} ms; this instance asked for ttl ${spec.ttl} ms. ` +
         'Every instance of a namespace must use the same ttl: change it, use another namespace, or delete the bucket',
@@ -107,7 +118,7 @@ export async function openHistoryBucket(
   timeout: number,
 ): Promise<KV> {
   return kvm.create(name, {
-    ttl: spec.maxAge,
+    ttl: bucketMaxAge(spec.maxAge),
     history: spec.depth,
     storage: storageType(spec.storage),
     replicas: spec.replicas,

@@ -34,6 +34,12 @@ export class KvChangeFeed implements BackendWatch {
     return this.position;
   }
 
+  /**
+   * The stream's last sequence at the previous check, when this feed had not delivered it yet.
+   * If the next check finds the feed still short of it, the feed is stuck (see `checkStream`).
+   */
+  awaiting: number | undefined;
+
   /** Continuity is lost: tell core (which re-lists and opens a new feed) and deliver nothing more. */
   resync(reason: string): void {
     if (this.stopped) return;
@@ -50,8 +56,9 @@ export class KvChangeFeed implements BackendWatch {
     this.messages = undefined;
     this.consumer = undefined;
     await messages?.close().catch(() => {});
-    // Ephemeral, but deleting it now spares the server its inactivity timeout.
-    await consumer?.delete().catch(() => {});
+    // Ephemeral, but deleting it now spares the server its inactivity timeout. Not awaited: a
+    // frozen server must not hold up stop() (and with it close()) for a courtesy.
+    void consumer?.delete().catch(() => {});
   }
 
   private async start(
@@ -105,8 +112,10 @@ export class KvChangeFeed implements BackendWatch {
     this.position = m.seq;
     const change = translateMessage(m, this.layout.subjectPrefix);
     if (change.type === 'skip') {
-      this.logger.debug(`skipped a message in NATS KV bucket "${this.layout.records}": ${change.reason}`, {
+      // Rule 10 of docs/guarantees.md: foreign data is skipped and logged at warn, never fatal.
+      this.logger.warn(`skipped a message in NATS KV bucket "${this.layout.records}": ${change.reason}`, {
         seq: m.seq,
+        subject: m.subject,
       });
       return;
     }

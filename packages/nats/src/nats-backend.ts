@@ -1,4 +1,10 @@
-import { type JetStreamClient, type JetStreamManager, jetstream } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+} from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection, NodeConnectionOptions, Status } from '@nats-io/transport-node';
 import {
@@ -29,10 +35,21 @@ import {
   openRecordsBucket,
   type StorageKind,
 } from './bucket-layout.js';
+import { withDeadline } from './deadline.js';
 import { KvChangeFeed } from './kv-change-feed.js';
 import { readSnapshot } from './kv-snapshot.js';
-import { describeServers, openConnection, openJetStream } from './nats-connection.js';
-import { isStreamNotFound, isWriteConflict, toBackendError } from './nats-errors.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT,
+  describeServers,
+  openConnection,
+  openJetStream,
+} from './nats-connection.js';
+import {
+  isStreamNotFound,
+  isTemporarilyUnavailable,
+  isWriteConflict,
+  toBackendError,
+} from './nats-errors.js';
 import { hasNativeExpiryEvents, markerTtlFor } from './server-version.js';
 
 /**
@@ -48,15 +65,24 @@ export interface NatsBackendOptions extends BackendFactoryOptions, Omit<NodeConn
   connection?: NatsConnection;
   /** `file` (default; nodes survive a server restart) or `memory`. */
   storage?: StorageKind;
-  /** Messages kept per key in the records bucket (KV History). Default 5. */
+  /**
+   * Messages kept per key in the records bucket (KV History, 1–64). Default 64: a watcher that
+   * lags behind a key written that often misses none of its changes (MaxAge = ttl keeps storage small).
+   */
   history?: number;
-  /** Replicas of the buckets in a JetStream cluster (1, 3 or 5). Default 1. */
+  /**
+   * Replicas of the buckets in a JetStream cluster (1–5; 3 is usual). Default 1. On a replicated
+   * bucket `get()` reads through the stream leader, never from a replica that may lag.
+   */
   replicas?: number;
   /** States kept per node for `history()` in the history bucket (1–64). Default 10. */
   historyDepth?: number;
   /** Ms the history bucket keeps a state (its MaxAge); at least the ttl. Default 24 h. */
   historyMaxAge?: number;
-  /** Ms a JetStream request (put, get, list …) may take. Default 5000. */
+  /**
+   * Ms any call that waits on the server (open, put, delete, get, list, history, close) may take
+   * before it settles, even against a frozen server (rule 14 of docs/guarantees.md). Default 5000.
+   */
   requestTimeout?: number;
   /**
    * Ms between checks that the bucket's stream is still the one the feeds read (not deleted or
@@ -70,12 +96,20 @@ export interface NatsBackendOptions extends BackendFactoryOptions, Omit<NodeConn
   limitMarkers?: 'auto' | 'off';
 }
 
-const DEFAULT_HISTORY = 5;
+/**
+ * KV History of the records bucket. A feed that lags behind a key written more than History times
+ * would find the older messages discarded and miss those changes, so the most NATS allows (64).
+ * It costs no storage for heartbeats: MaxAge = ttl already drops every message older than the
+ * ttl, so a key holds about ttl / heartbeat interval (3) messages however large History is.
+ */
+const DEFAULT_HISTORY = 64;
 const DEFAULT_HISTORY_DEPTH = 10;
 const DEFAULT_HISTORY_MAX_AGE = 24 * 60 * 60 * 1000;
 const DEFAULT_REQUEST_TIMEOUT = 5_000;
 const DEFAULT_STREAM_CHECK_INTERVAL = 5_000;
 const DELETE_ATTEMPTS = 5;
+/** Ms close() waits for feeds to unsubscribe and history writes to land before it drops the connection. */
+const CLOSE_GRACE = 500;
 
 /**
  * Roster on NATS JetStream KV: one bucket per namespace (`roster_<namespace>`), a key per node
@@ -128,6 +162,13 @@ class NatsBackend implements DiscoveryBackend {
   private jsm: JetStreamManager | undefined;
   private kvm: Kvm | undefined;
   private records: KV | undefined;
+  /**
+   * Where `get()` reads: the records bucket itself (direct get, answered by any replica) on a
+   * single replica; a handle without direct get (STREAM.MSG.GET, answered by the stream leader) on
+   * a replicated bucket, because core confirms an expiry with that read and a lagging replica
+   * could still hold the key (issue 12).
+   */
+  private reader: KV | undefined;
   private historyKv: KV | undefined;
   private ttl = 0;
   private markerTTL = 0;
@@ -181,6 +222,24 @@ class NatsBackend implements DiscoveryBackend {
     this.state = 'opening';
     this.ttl = context.ttl;
     this.logger = context.logger;
+    const limit = Math.max(this.options.timeout ?? DEFAULT_CONNECT_TIMEOUT, this.requestTimeout);
+    try {
+      await withDeadline(
+        this.setUp(),
+        limit,
+        () =>
+          new BackendUnavailableError(
+            `NATS at ${this.server} did not finish opening within ${limit} ms (the server is frozen or overloaded)`,
+          ),
+      );
+    } catch (error) {
+      // A failed open leaves nothing running: no timer, no status loop, no socket (rule 14).
+      await this.close();
+      throw error;
+    }
+  }
+
+  private async setUp(): Promise<void> {
     const {
       connection,
       servers,
@@ -195,26 +254,29 @@ class NatsBackend implements DiscoveryBackend {
       limitMarkers,
       ...connectionOptions
     } = this.options;
+    let nc: NatsConnection;
     if (connection) {
-      this.nc = connection;
+      nc = connection;
     } else {
-      this.nc = await openConnection({ ...connectionOptions, ...(servers !== undefined ? { servers } : {}) });
+      nc = await openConnection({ ...connectionOptions, ...(servers !== undefined ? { servers } : {}) });
+      if (this.state !== 'opening') {
+        // Closed (or timed out) while connecting: this connection is nobody's.
+        await nc.close().catch(() => {});
+        throw new DiscoveryClosedError();
+      }
       this.ownsConnection = true;
     }
-    if ((this.state as string) === 'closed') {
-      await this.releaseConnection();
-      throw new DiscoveryClosedError();
-    }
-    const nc = this.nc;
-    this.jsm = await openJetStream(nc, this.server, this.requestTimeout);
+    this.nc = nc;
+    this.jsm = await this.untilAvailable(() => openJetStream(nc, this.server, this.requestTimeout));
     this.js = jetstream(nc, { timeout: this.requestTimeout });
     this.kvm = new Kvm(this.js);
     this.markerTTL = markerTtlFor(nc.info?.version, limitMarkers, this.ttl);
-    await this.openBuckets();
+    if (this.state !== 'opening') throw new DiscoveryClosedError();
+    await this.untilAvailable(() => this.openBuckets());
+    if (this.state !== 'opening') throw new DiscoveryClosedError();
     this.watchConnection(nc);
     this.streamCheck = setInterval(() => void this.checkStream('periodic check'), this.streamCheckInterval);
     this.streamCheck.unref?.();
-    if (this.state !== 'opening') throw new DiscoveryClosedError();
     this.state = 'open';
   }
 
@@ -224,12 +286,14 @@ class NatsBackend implements DiscoveryBackend {
     this.ready();
     let revision: number;
     try {
-      revision = await this.withBucket((kv) => {
-        if (options.expectedRevision === null) return kv.create(key, value);
-        if (typeof options.expectedRevision === 'number')
-          return kv.put(key, value, { previousSeq: options.expectedRevision });
-        return kv.put(key, value);
-      });
+      revision = await this.bounded(`put of "${key}"`, () =>
+        this.withBucket((kv) => {
+          if (options.expectedRevision === null) return kv.create(key, value);
+          if (typeof options.expectedRevision === 'number')
+            return kv.put(key, value, { previousSeq: options.expectedRevision });
+          return kv.put(key, value);
+        }),
+      );
     } catch (error) {
       if (isWriteConflict(error)) return { ok: false };
       throw this.failure(error, `put of "${key}"`);
@@ -242,7 +306,9 @@ class NatsBackend implements DiscoveryBackend {
     assertValidKey(key);
     this.ready();
     try {
-      return await this.withBucket((kv) => this.deleteFrom(kv, key, condition.expectedRevision));
+      return await this.bounded(`delete of "${key}"`, () =>
+        this.withBucket((kv) => this.deleteFrom(kv, key, condition.expectedRevision)),
+      );
     } catch (error) {
       if (isWriteConflict(error)) return false;
       throw this.failure(error, `delete of "${key}"`);
@@ -253,7 +319,7 @@ class NatsBackend implements DiscoveryBackend {
     assertValidKey(key);
     this.ready();
     try {
-      return await this.withBucket((kv) => this.read(kv, key));
+      return await this.bounded(`get of "${key}"`, () => this.withBucket(() => this.readLatest(key)));
     } catch (error) {
       throw this.failure(error, `get of "${key}"`);
     }
@@ -262,7 +328,9 @@ class NatsBackend implements DiscoveryBackend {
   async list(): Promise<BackendSnapshot> {
     this.ready();
     try {
-      return await this.withBucket(() => this.snapshot());
+      return await this.bounded(`list of bucket "${this.layout.records}"`, () =>
+        this.withBucket(() => this.snapshot()),
+      );
     } catch (error) {
       throw this.failure(error, `list of bucket "${this.layout.records}"`);
     }
@@ -289,35 +357,54 @@ class NatsBackend implements DiscoveryBackend {
 
   async history(key: string, limit: number): Promise<Uint8Array[]> {
     assertValidKey(key);
-    const kv = this.ready();
+    this.ready();
     const historyKv = this.historyKv;
-    await Promise.all(this.historyWrites);
     try {
-      await this.connected();
-      const values: Uint8Array[] = [];
-      const current = await this.read(kv, key);
-      if (current) values.push(current.value);
-      if (historyKv) {
-        const earlier: Uint8Array[] = [];
-        const iterator = await historyKv.history({ key });
-        for await (const entry of iterator) if (entry.operation === 'PUT') earlier.push(entry.value);
-        values.push(...earlier.reverse());
-      }
-      // Core folds runs that differ only in lastSeen, so hand it a little more than asked for.
-      return values.slice(0, limit + this.historyDepth);
+      return await this.bounded(`history of "${key}"`, async () => {
+        await Promise.all(this.historyWrites);
+        await this.connected();
+        const values: Uint8Array[] = [];
+        const current = await this.readLatest(key);
+        if (current) values.push(current.value);
+        if (historyKv) {
+          const earlier: Uint8Array[] = [];
+          const iterator = await historyKv.history({ key });
+          for await (const entry of iterator) if (entry.operation === 'PUT') earlier.push(entry.value);
+          earlier.reverse();
+          // The last full write is both the record and the newest history state: list it once.
+          // After plain heartbeats the two differ in lastSeen, and core folds them.
+          if (current && earlier[0] && sameBytes(earlier[0], current.value)) earlier.shift();
+          values.push(...earlier);
+        }
+        return values.slice(0, limit);
+      });
     } catch (error) {
       throw this.failure(error, `history of "${key}"`);
     }
   }
 
+  /**
+   * Always finishes quickly, also against a frozen server (rule 14 of docs/guarantees.md): core's
+   * close() unregisters first and must still settle within the request timeout. Feeds unsubscribe
+   * at once (their ephemeral consumers are deleted in the background, or reaped by the server);
+   * history writes still in flight get a short grace, as history is best effort; then our own
+   * connection is closed, which drops its socket.
+   */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearInterval(this.streamCheck);
     this.statusIterator?.stop?.();
-    await Promise.all([...this.feeds].map((feed) => feed.stop()));
-    await Promise.all(this.historyWrites);
-    await this.releaseConnection();
+    this.outage?.resolve();
+    const polite = Promise.all([
+      ...[...this.feeds].map((feed) => feed.stop()),
+      Promise.all(this.historyWrites),
+    ]).then(() => {});
+    const grace = Math.min(CLOSE_GRACE, this.requestTimeout / 4);
+    await withDeadline(polite, grace, () => new Error('close: server too slow')).catch(() => {});
+    await withDeadline(this.releaseConnection(), this.requestTimeout / 2, () => new Error('close')).catch(
+      () => {},
+    );
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -341,6 +428,34 @@ class NatsBackend implements DiscoveryBackend {
         `NATS at ${this.server} is unreachable (reconnecting for over ${this.requestTimeout} ms)`,
       );
     this.ready();
+  }
+
+  /**
+   * Retries a step of `open()` while a JetStream cluster elects a leader (right after a restart or
+   * a failover), with a short capped backoff; the open deadline ends it.
+   */
+  private async untilAvailable<T>(step: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (!isTemporarilyUnavailable(error) || this.state !== 'opening') throw error;
+        this.logger.info(`JetStream at ${this.server} is temporarily unavailable; retrying`, { attempt });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1_000)));
+      }
+    }
+  }
+
+  /** Runs a call that waits on the server within the request timeout (rule 14). */
+  private bounded<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return withDeadline(
+      work(),
+      this.requestTimeout,
+      () =>
+        new BackendUnavailableError(
+          `NATS ${what} got no answer from ${this.server} within ${this.requestTimeout} ms (requestTimeout)`,
+        ),
+    );
   }
 
   private ready(): KV {
@@ -368,6 +483,10 @@ class NatsBackend implements DiscoveryBackend {
       );
       this.records = records.kv;
       this.streamCreated = records.status.streamInfo.created;
+      this.reader =
+        (records.status.streamInfo.config.num_replicas ?? 1) > 1
+          ? await kvm.open(this.layout.records, { allow_direct: false })
+          : records.kv;
       this.historyKv = await openHistoryBucket(
         kvm,
         this.layout.history,
@@ -400,7 +519,7 @@ class NatsBackend implements DiscoveryBackend {
     // A KV delete always writes a marker, even for an absent key: delete only what exists,
     // conditionally on the revision just read, so that "nothing was deleted" is reported as such.
     for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
-      const current = await this.read(kv, key);
+      const current = await this.readLatest(key);
       if (!current) return false;
       try {
         await kv.delete(key, { previousSeq: current.revision });
@@ -423,7 +542,7 @@ class NatsBackend implements DiscoveryBackend {
     try {
       return await operation(this.ready());
     } catch (error) {
-      if (!isStreamNotFound(error)) throw error;
+      if (!isStreamNotFound(error) || !(await this.streamIsGone())) throw error;
     }
     this.recreating ??= (async () => {
       this.logger.warn(`NATS KV bucket "${this.layout.records}" is gone; creating it again`);
@@ -436,11 +555,32 @@ class NatsBackend implements DiscoveryBackend {
     return operation(this.ready());
   }
 
+  /**
+   * Whether the records stream is really gone. A publish that finds no responder also happens in
+   * a cluster while the stream elects a new leader: only the JetStream API saying "stream not
+   * found" makes us create the bucket again (and feeds re-list), never a transient failure.
+   */
+  private async streamIsGone(): Promise<boolean> {
+    const jsm = this.jsm;
+    if (!jsm) return false;
+    try {
+      await jsm.streams.info(this.layout.stream);
+      return false;
+    } catch (error) {
+      return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
+    }
+  }
+
   private async snapshot(): Promise<BackendSnapshot> {
     const js = this.js;
     const jsm = this.jsm;
     if (!js || !jsm) throw new DiscoveryClosedError('the NATS backend is not open');
     return readSnapshot(js, jsm, this.layout, this.logger, this.requestTimeout);
+  }
+
+  /** The key as the server holds it now (see `reader`): what core confirms an expiry with. */
+  private readLatest(key: string): Promise<BackendEntry | undefined> {
+    return this.read(this.reader ?? this.ready(), key);
   }
 
   private async read(kv: KV, key: string): Promise<BackendEntry | undefined> {
@@ -515,9 +655,11 @@ class NatsBackend implements DiscoveryBackend {
     if (this.state !== 'open' || !jsm || this.feeds.size === 0 || this.checking) return;
     this.checking = true;
     try {
+      // Read what the feeds delivered before asking: a feed that moves on while the answer is on
+      // its way must not look like a stream that went backwards.
+      const delivered = Math.max(0, ...[...this.feeds].map((feed) => feed.delivered));
       const info = await jsm.streams.info(this.layout.stream);
       if (this.state !== 'open') return;
-      const delivered = Math.max(0, ...[...this.feeds].map((feed) => feed.delivered));
       if (info.created !== this.streamCreated) {
         this.streamCreated = info.created;
         this.resyncAll(`the stream of NATS KV bucket "${this.layout.records}" was recreated`);
@@ -525,6 +667,8 @@ class NatsBackend implements DiscoveryBackend {
         this.resyncAll(
           `the stream of NATS KV bucket "${this.layout.records}" went back to sequence ${info.state.last_seq}`,
         );
+      } else {
+        this.findStalledFeeds(info.state.last_seq);
       }
     } catch (error) {
       if (isStreamNotFound(error)) this.resyncAll(`NATS KV bucket "${this.layout.records}" was deleted`);
@@ -532,6 +676,25 @@ class NatsBackend implements DiscoveryBackend {
         this.logger.debug(`could not check the stream of "${this.layout.records}" (${trigger})`, { error });
     } finally {
       this.checking = false;
+    }
+  }
+
+  /**
+   * A feed whose consumer died without a word (its stream leader killed in a cluster: the ordered
+   * consumer lived there) delivers nothing more, and nats.js notices only after two missed idle
+   * heartbeats of 30 s. Every subject of the stream is in a feed's filter, so a feed that has not
+   * reached, by this check, the last sequence the previous check saw is stuck: it re-lists.
+   */
+  private findStalledFeeds(lastSeq: number): void {
+    for (const feed of [...this.feeds]) {
+      const awaited = feed.awaiting;
+      if (awaited !== undefined && feed.delivered < awaited) {
+        feed.resync(
+          `the NATS change feed of "${this.layout.records}" stalled at sequence ${feed.delivered} (the stream is at ${lastSeq})`,
+        );
+        continue;
+      }
+      feed.awaiting = lastSeq > feed.delivered ? lastSeq : undefined;
     }
   }
 
@@ -549,4 +712,10 @@ class NatsBackend implements DiscoveryBackend {
     this.nc = undefined;
     if (nc && this.ownsConnection && !nc.isClosed()) await nc.close().catch(() => {});
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -1,6 +1,8 @@
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { BackendUnavailableError } from '@roster/core';
+import { BackendAuthError, BackendUnavailableError } from '@roster/core';
+import { isAuthFailure } from './nats-errors.js';
+import { probeServer } from './server-probe.js';
 
 /** Ms the first connect may take before `open()` gives up. */
 export const DEFAULT_CONNECT_TIMEOUT = 5_000;
@@ -16,18 +18,43 @@ export function describeServers(servers: string | string[] | undefined): string 
   return Array.isArray(servers) ? servers.join(', ') : servers;
 }
 
+function serverList(servers: string | string[] | undefined): string[] {
+  if (servers === undefined) return ['nats://127.0.0.1:4222'];
+  return (Array.isArray(servers) ? servers : servers.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
 /**
  * Opens our own connection: reconnects forever once up (a discovery client must outlive server
  * restarts), but the first connect fails fast with `BackendUnavailableError` naming the server —
- * a wrong URL or bad credentials should not hang `createDiscovery()`.
+ * a wrong URL should not hang `createDiscovery()` — or `BackendAuthError` for bad credentials.
+ *
+ * Each server is probed first (see `probeServer`): only servers that greet like NATS are handed
+ * to nats.js, whose first connect leaks its socket on a server that never greets. nats.js drops a
+ * server that fails the first connect from its pool anyway, so this changes no reconnect target.
  */
 export async function openConnection(options: NodeConnectionOptions): Promise<NatsConnection> {
   const server = describeServers(options.servers);
+  const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
+  let servers = options.servers;
+  // A server configured for TLS-first waits for our handshake: it greets no one in plain text.
+  if (options.tls?.handshakeFirst !== true) {
+    const list = serverList(options.servers);
+    const results = await Promise.all(list.map((s) => probeServer(s, timeout)));
+    const answering = list.filter((_, i) => results[i]?.ok);
+    if (answering.length === 0) {
+      const reasons = [
+        ...new Set(results.map((r) => (r.ok ? '' : r.reason)).filter((reason) => reason !== '')),
+      ];
+      throw new BackendUnavailableError(`cannot connect to NATS at ${server}: ${reasons.join('; ')}`);
+    }
+    if (answering.length < list.length) servers = answering;
+  }
   try {
     return await connect({
-      timeout: DEFAULT_CONNECT_TIMEOUT,
+      timeout,
       reconnectTimeWait: DEFAULT_RECONNECT_TIME_WAIT,
       ...options,
+      ...(servers !== undefined ? { servers } : {}),
       maxReconnectAttempts: -1,
       waitOnFirstConnect: false,
     });
@@ -36,11 +63,10 @@ export async function openConnection(options: NodeConnectionOptions): Promise<Na
   }
 }
 
-function connectError(error: unknown, server: string): BackendUnavailableError {
-  const name = error instanceof Error ? error.name : '';
+function connectError(error: unknown, server: string): Error {
   const message = error instanceof Error ? error.message : String(error);
-  if (name === 'AuthorizationError' || /authoriz|authenticat/i.test(message))
-    return new BackendUnavailableError(
+  if (isAuthFailure(error))
+    return new BackendAuthError(
       `NATS server ${server} rejected the credentials (${message}); check user/pass, token, nkey or creds`,
       { cause: error },
     );
@@ -60,6 +86,11 @@ export async function openJetStream(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const name = error instanceof Error ? error.name : '';
+    if (isAuthFailure(error))
+      throw new BackendAuthError(
+        `the NATS user may not use the JetStream API at ${server} (${message}); see the permissions in the README`,
+        { cause: error },
+      );
     if (name === 'JetStreamNotEnabled' || /jetstream.*not enabled|no responders|503/i.test(message))
       throw new BackendUnavailableError(
         `JetStream is not enabled on the NATS server at ${server} (${message}); ` +

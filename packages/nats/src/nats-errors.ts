@@ -1,5 +1,5 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { BackendUnavailableError, DiscoveryError } from '@roster/core';
+import { BackendAuthError, BackendUnavailableError, DiscoveryError } from '@roster/core';
 
 /**
  * A compare-and-set write the server refused because the key moved (`wrong last sequence`):
@@ -28,11 +28,41 @@ export function isStreamNotFound(error: unknown): boolean {
 }
 
 /**
- * Everything else that fails an operation: the connection is down or closed, a request timed out,
- * the server refused. Roster's own errors pass through unchanged.
+ * JetStream is there but cannot serve right now: a cluster electing its meta or stream leader
+ * after a restart or failover (`JetStream system temporarily unavailable`, API code 10008). Worth
+ * retrying while `open()` still has time; also seen through a `cause`.
+ */
+export function isTemporarilyUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof JetStreamApiError && e.code === 10008) return true;
+    if (/temporarily unavailable/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** Authentication or authorization refused by a reachable server (nats.js error names and texts). */
+export function isAuthFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    /^(AuthorizationError|PermissionViolationError|UserAuthenticationExpiredError)$/.test(error.name) ||
+    /authorization violation|permissions violation|authentication (expired|timeout|revoked)|user authentication/i.test(
+      error.message,
+    )
+  );
+}
+
+/**
+ * Everything else that fails an operation: a permission the user lacks (`BackendAuthError`), the
+ * connection down or closed, a request timed out, the server refused. Roster's own errors pass
+ * through unchanged.
  */
 export function toBackendError(error: unknown, what: string, server: string): Error {
   if (error instanceof DiscoveryError) return error;
   const reason = error instanceof Error ? error.message : String(error);
+  if (isAuthFailure(error))
+    return new BackendAuthError(
+      `NATS ${what} was refused at ${server}: ${reason}; the user lacks a permission the README lists`,
+      { cause: error },
+    );
   return new BackendUnavailableError(`NATS ${what} failed at ${server}: ${reason}`, { cause: error });
 }

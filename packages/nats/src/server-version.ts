@@ -30,7 +30,7 @@ export function markerTtlFor(
   ttl: number,
 ): number {
   if (limitMarkers === 'off' || !supportsLimitMarkers(version)) return 0;
-  return Math.max(ttl, 1_000);
+  return Math.max(Math.ceil(ttl), 1_000);
 }
 
 /**
