@@ -10,7 +10,10 @@ export interface EtcdCommonOptions extends BackendFactoryOptions {
    * (etcd3 would otherwise wait for the server forever). Default 5 000.
    */
   connectTimeout?: number;
-  /** Deadline of every later call, in ms, so that a frozen server fails calls instead of hanging them. Default 10 000. */
+  /**
+   * Ms within which every later call that waits on etcd (put, delete, get, list, history) settles,
+   * so that a frozen or unreachable server fails calls instead of hanging them. Default 5 000.
+   */
   requestTimeout?: number;
 }
 

@@ -1,4 +1,4 @@
-import { BackendUnavailableError } from '@roster/core';
+import { BackendAuthError, BackendUnavailableError } from '@roster/core';
 import {
   EtcdAuthenticationFailedError,
   EtcdLeaseInvalidError,
@@ -20,28 +20,32 @@ export function isCompacted(error: unknown): boolean {
 }
 
 /**
- * Turns what etcd3 / grpc-js throw into Roster's errors, naming the server and what to do. Auth
- * problems get their own wording: "unavailable" alone would send an operator looking at the network.
+ * Turns what etcd3 / grpc-js throw into Roster's errors, naming the server and what to do. A
+ * server that refuses the credentials or the operation is `BackendAuthError`: "unavailable" would
+ * send an operator looking at the network, and retrying cannot help.
  */
 export function toBackendError(error: unknown, what: string, hosts: string): Error {
-  if (error instanceof BackendUnavailableError) return error;
+  if (error instanceof BackendUnavailableError || error instanceof BackendAuthError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (
     error instanceof EtcdAuthenticationFailedError ||
     error instanceof EtcdUserNotFoundError ||
     /authentication failed|invalid user ID or password|user name not found/.test(message)
   )
-    return new BackendUnavailableError(
+    return new BackendAuthError(
       `etcd at ${hosts} rejected the credentials while trying to ${what}: ${message}. Check auth.username and auth.password`,
       { cause: error },
     );
   if (error instanceof EtcdPermissionDeniedError || /permission denied/.test(message))
-    return new BackendUnavailableError(
+    return new BackendAuthError(
       `etcd at ${hosts} denied permission to ${what}: ${message}. The user needs a readwrite role on the prefix (see the @roster/etcd README)`,
       { cause: error },
     );
-  if (/user name is empty|auth.*not enabled|token/.test(message) && /auth/i.test(message))
-    return new BackendUnavailableError(`etcd at ${hosts} refused to ${what}: ${message}`, { cause: error });
+  if (
+    /user name is empty|auth.*not enabled|invalid auth token|token/.test(message) &&
+    /auth|token/i.test(message)
+  )
+    return new BackendAuthError(`etcd at ${hosts} refused to ${what}: ${message}`, { cause: error });
   return new BackendUnavailableError(`etcd at ${hosts} is unavailable; could not ${what}: ${message}`, {
     cause: error,
   });

@@ -5,6 +5,9 @@ import { endQuietly } from './lease-keep-alive.js';
 
 type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 
+/** Value of `leaves/<id>` when an observer removed a record its owner stopped writing (the `observed` lease plan). */
+export const EXPIRED_MARKER = Buffer.from('expired');
+
 /**
  * The change feed of one namespace from a list's revision, on a watch stream of its own.
  *
@@ -16,8 +19,9 @@ type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
  * revision and watches from there, which is gap-free by construction.
  *
  * Expiry is told from removal exactly, from what happened in the same revision: an explicit delete
- * writes `leaves/<id>` in its transaction; a lease that runs out deletes every key attached to it at
- * once, `history/<id>` included. A delete with neither (another tool removed the key) carries no
+ * writes `leaves/<id>` (empty) in its transaction, an observer that expired a silent record writes
+ * it with the value `expired`; a lease that runs out deletes every key attached to it at once,
+ * `history/<id>` included. A delete with none of these (another tool removed the key) carries no
  * reason and core infers one.
  */
 export class EtcdFeed implements BackendWatch {
@@ -86,7 +90,9 @@ export class EtcdFeed implements BackendWatch {
     for (const event of events) {
       const parsed = this.layout.parse(event.kv.key);
       if (parsed?.kind === 'leave' && event.type === 'Put')
-        explicit.add(`${parsed.id}@${event.kv.mod_revision}`);
+        (EXPIRED_MARKER.equals(event.kv.value) ? leaseEnded : explicit).add(
+          `${parsed.id}@${event.kv.mod_revision}`,
+        );
       if (parsed?.kind === 'history' && event.type === 'Delete')
         leaseEnded.add(`${parsed.id}@${event.kv.mod_revision}`);
     }

@@ -7,12 +7,20 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-/** Streams opened at most; a renewal waits on a stream only when all of them are busy. */
-const MAX_STREAMS = 8;
+/**
+ * Streams opened at most; a renewal waits on a stream only when all of them are busy. etcd
+ * serves one stream's renewals one after the other, and they slow down under write load: many
+ * streams keep the heartbeats of many nodes from queueing.
+ */
+const MAX_STREAMS = 32;
+/** A stream whose oldest renewal has waited this long takes no more renewals while others can. */
+const STALLED_MS = 200;
 
 /** One LeaseKeepAlive stream and the renewals it has not answered yet, per lease id in order. */
 class Channel {
   readonly waiting = new Map<string, Waiter[]>();
+  /** When each unanswered renewal was sent, oldest first (etcd answers a stream in order). */
+  readonly sentAt: number[] = [];
   pending = 0;
   broken = false;
 
@@ -23,13 +31,15 @@ class Channel {
  * One-shot lease renewals over a few long-lived LeaseKeepAlive streams. etcd3's
  * `lease.keepaliveOnce()` opens a fresh stream per call, and its `Lease` keeps leases alive on a
  * timer on its own, which is exactly what a per-key TTL must not do: here a lease is renewed only
- * when the caller asks (after a successful put), so a key that is not put again runs out.
+ * when the caller asks (a write or a heartbeat), so a key whose owner stops runs out.
  *
  * etcd answers the requests of one stream in order, and it holds the answer to a lease that has
  * just expired until that lease is revoked (up to a lessor tick and a raft round): everything
  * queued behind it on the same stream waits too, and under load those leases would run out in
- * turn. So a renewal goes to an idle stream, a new one is opened (up to 8) when none is idle, and a
- * stream that does not answer within the timeout is dropped with its renewals.
+ * turn. So a renewal goes to an idle stream, a new one is opened (up to 32) when none is idle, a
+ * stream whose oldest renewal has waited 200 ms takes no more while another can, and a stream
+ * that does not answer within the timeout is dropped with its renewals. Streams are opened only
+ * as renewals overlap: an idle process keeps one.
  */
 export class LeaseKeepAlive {
   private channels: Channel[] = [];
@@ -79,6 +89,7 @@ export class LeaseKeepAlive {
       }
       queue.push(waiter);
       try {
+        channel.sentAt.push(Date.now());
         stream.write({ ID: leaseId });
       } catch (error) {
         this.fail(channel, error as Error);
@@ -93,11 +104,24 @@ export class LeaseKeepAlive {
       this.fail(channel, new Error('the lease keep-alive channel was closed'));
   }
 
+  /**
+   * The idle stream, else a new one (up to the cap), else the least busy stream that is not
+   * stalled: one whose oldest renewal has waited past {@link STALLED_MS} is most likely held by
+   * a lease that just ran out, and whatever joins its queue waits for that lease's revoke.
+   */
   private pick(): Channel {
+    const now = Date.now();
     let best: Channel | undefined;
-    for (const channel of this.channels) if (!best || channel.pending < best.pending) best = channel;
+    let bestStalled: Channel | undefined;
+    for (const channel of this.channels) {
+      const stalled = channel.sentAt.length > 0 && now - channel.sentAt[0]! > STALLED_MS;
+      if (stalled) {
+        if (!bestStalled || channel.pending < bestStalled.pending) bestStalled = channel;
+      } else if (!best || channel.pending < best.pending) best = channel;
+    }
     if (best && (best.pending === 0 || this.channels.length >= MAX_STREAMS)) return best;
-    return this.open();
+    if (this.channels.length < MAX_STREAMS) return this.open();
+    return bestStalled!;
   }
 
   private open(): Channel {
@@ -110,6 +134,7 @@ export class LeaseKeepAlive {
           return;
         }
         stream.on('data', (response) => {
+          channel.sentAt.shift();
           const queue = channel.waiting.get(response.ID);
           const waiter = queue?.shift();
           if (queue && queue.length === 0) channel.waiting.delete(response.ID);

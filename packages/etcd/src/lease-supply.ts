@@ -26,6 +26,11 @@ export class LeaseSupply {
     else this.spares.push({ id, grantedAt });
   }
 
+  /** A lease taken but not used (a create that found the key): a spare again, renewed when taken. */
+  giveBack(id: string): void {
+    this.offer(id, Date.now());
+  }
+
   /** A lease with at least half its TTL left, and new spares on their way. */
   async take(): Promise<string> {
     let taken: { id: string; grantedAt: number } | undefined;
@@ -36,17 +41,23 @@ export class LeaseSupply {
     }
     this.refill();
     if (taken) {
-      // Renewed now as well as after the put: a put that queues behind heavy load must not
-      // find the spare's remaining half TTL used up before it lands.
+      // Renewed now as well as after the put: a put that queues behind heavy load must not find
+      // the spare's remaining half TTL used up before it lands. Not awaited: if it ran out even
+      // so, the put fails with "lease not found" (or its renewal after the put answers 0) and
+      // the caller takes another lease.
       this.renew(taken.id);
       return taken.id;
     }
     return this.grant();
   }
 
+  /**
+   * Drops the spares without revoking them: they hold no key and run out on the server within
+   * seconds, and a revoke could keep a call (and the process) waiting on a frozen server.
+   */
   close(): void {
     this.closed = true;
-    for (const spare of this.spares.splice(0)) this.revoke(spare.id);
+    this.spares.length = 0;
   }
 
   private refill(): void {

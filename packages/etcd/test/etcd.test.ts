@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
+  BackendAuthError,
   type BackendChange,
   BackendUnavailableError,
   ConfigMismatchError,
@@ -11,26 +12,43 @@ import {
   type Logger,
   type NodeDiscovery,
 } from '@roster/core';
-import { describeConformance, Recorder, waitFor, wellFormedProblem } from '@roster/core/conformance';
-import { freePort, type ServiceHandle, startEtcd } from '@roster/test-services';
+import {
+  describeConformance,
+  Recorder,
+  spawnOwnerProcess,
+  waitFor,
+  wellFormedProblem,
+} from '@roster/core/conformance';
+import { freePort, type ServiceHandle, startEtcd, startEtcdCluster } from '@roster/test-services';
 import { Etcd3 } from 'etcd3';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { etcdBackend } from '../src/index.js';
+import { prefixEnd } from '../src/key-layout.js';
 
 const server: ServiceHandle = await startEtcd();
 afterAll(() => server.stop());
 
-// 2 s: etcd leases count whole seconds and a default etcd server grants none below 2 s, so 2 s is
-// the shortest ttl that behaves the same on any etcd (the test server, with a 250 ms election
-// timeout, would allow 1 s).
+// The suite runs at its default ttl (1 s: the test server, with a 250 ms election timeout, grants
+// 1 s leases). The etcd-specific cases run at 2 s, the shortest ttl a default etcd server (1 s
+// election timeout) serves with silent heartbeats. On a heavily loaded 2-core machine the 1 s
+// leases are the first thing to suffer: during the 1,000-node registration burst etcd's backlog
+// can outlast a lease, and a keep-alive of a lease that ran out waits for its revoke.
 const TTL = 2000;
 const GRACE = Math.max(1000, TTL / 4);
 
 describeConformance({
   name: 'etcd',
-  ttl: TTL,
   createBackend: ({ namespace }) => etcdBackend({ hosts: server.url, namespace }),
   faults: { restart: () => server.restart(), pause: (ms) => server.pause(ms) },
+  ownerProcess: async ({ namespace, id, ttl }) => {
+    ensureBuilt();
+    return spawnOwnerProcess(fileURLToPath(new URL('./fixtures/owner.mjs', import.meta.url)), [
+      server.url,
+      namespace,
+      id,
+      String(ttl),
+    ]);
+  },
 });
 
 // ---- etcd-specific ------------------------------------------------------------------------------
@@ -118,7 +136,7 @@ describe.sequential('etcd', () => {
     expect(fresh.get('keep-a')?.instanceId).toBe(info.instanceId);
   }, 60_000);
 
-  it('an owner killed with SIGKILL leaves expired within the rounded ttl + the bound', async () => {
+  it('an owner killed with SIGKILL leaves expired within ttl + the bound', async () => {
     ensureBuilt();
     const ns = freshNamespace();
     const watcher = await open(ns);
@@ -146,7 +164,7 @@ describe.sequential('etcd', () => {
       15_000,
     );
     expect(left.event).toMatchObject({ reason: 'expired' });
-    expect(left.at - ready).toBeLessThanOrEqual(Math.ceil(TTL / 1000) * 1000 + GRACE);
+    expect(left.at - ready).toBeLessThanOrEqual(TTL + GRACE);
     expect(left.at - ready).toBeGreaterThanOrEqual(TTL - 50);
   }, 30_000);
 
@@ -330,6 +348,380 @@ describe.sequential('etcd', () => {
   });
 });
 
+/** The store's current revision, read with a client of the test's own. */
+async function headRevision(client: Etcd3): Promise<number> {
+  return Number((await client.kv.range({ key: Buffer.from('roster-probe') })).header.revision);
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+describe.sequential('etcd heartbeats without fan-out (rule 2)', () => {
+  // A server of their own: nodes other cases left to expire would move the revision meanwhile.
+  let quiet: ServiceHandle;
+  const openQuiet = async (namespace: string) => {
+    quiet ??= await startEtcd();
+    const discovery = await createDiscovery({
+      backend: etcdBackend({ hosts: quiet.url, namespace }),
+      ttl: TTL,
+    });
+    // Unregistered at the end, so the next case does not see these nodes expire.
+    onTestFinished(() => discovery.close().catch(() => {}));
+    return discovery;
+  };
+  afterAll(() => quiet?.stop());
+
+  it('an idle cluster creates no revisions and sends watchers nothing; owners stay alive', async () => {
+    const ns = freshNamespace();
+    const owners = [await openQuiet(ns), await openQuiet(ns), await openQuiet(ns)];
+    const watcher = await openQuiet(ns);
+    const watch = record(watcher);
+    const registered = await Promise.all(
+      owners.flatMap((owner, i) => [0, 1, 2].map((j) => owner.register({ id: `idle-${i}-${j}` }))),
+    );
+    await waitFor('9 joined', () => watch.events.length === 9);
+    const client = rawClient(quiet.url);
+    const before = await headRevision(client);
+    // The subject of this case is time passing: five heartbeat intervals (ttl / 3 each), then a
+    // look at what they wrote.
+    await new Promise((resolve) => setTimeout(resolve, (5 * TTL) / 3));
+    expect(await headRevision(client)).toBe(before);
+    expect(watch.summary()).toHaveLength(9);
+    // Other instances show the lastSeen of the record as last written; the owner's is exact.
+    for (const node of registered) {
+      expect(watcher.get(node.id)?.instanceId).toBe(node.instanceId);
+      expect(watcher.get(node.id)?.lastSeen).toBe(node.lastSeen);
+      const owner = owners[Number(node.id.split('-')[1])]!;
+      expect(owner.get(node.id)!.lastSeen, `${node.id} at its owner`).toBeGreaterThan(node.lastSeen);
+    }
+    const fresh = await openQuiet(ns);
+    expect(fresh.list()).toHaveLength(9);
+  }, 30_000);
+
+  it('a plain heartbeat is a keep-alive: same revision, nothing in the feed, the TTL restarts', async () => {
+    const ns = freshNamespace();
+    quiet ??= await startEtcd();
+    const owner = etcdBackend({ hosts: quiet.url, namespace: ns });
+    await owner.open({ ttl: 1100, logger: recordingLogger() });
+    onTestFinished(() => owner.close());
+    expect(owner.supports).toMatchObject({ silentHeartbeats: true, nativeExpiryEvents: true });
+    const first = await owner.put('beat-1', bytes('v1'));
+    const revision = first.ok ? first.revision : -1;
+    const changes: BackendChange[] = [];
+    const feed = owner.watch(String(revision), (change) => changes.push(change));
+    onTestFinished(() => feed.stop());
+    const client = rawClient(quiet.url);
+    const prefix = Buffer.from(`roster/${ns}/`);
+    const newest = async () =>
+      Math.max(
+        ...(await client.kv.range({ key: prefix, range_end: prefixEnd(prefix), keys_only: true })).kvs.map(
+          (kv) => Number(kv.mod_revision),
+        ),
+      );
+    const head = await newest();
+    // Well past the ttl in total: each refresh restarted it.
+    for (let i = 0; i < 6; i++) {
+      const started = Date.now();
+      expect(
+        await owner.put('beat-1', bytes(`v${i + 2}`), { expectedRevision: revision, refreshOnly: true }),
+      ).toEqual({
+        ok: true,
+        revision,
+      });
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 400 - Date.now())));
+    }
+    expect(await newest()).toBe(head);
+    expect(new TextDecoder().decode((await owner.get('beat-1'))!.value)).toBe('v1');
+    expect(changes).toEqual([]);
+  }, 20_000);
+
+  it('a plain heartbeat checks the revision: a record another writer replaced is a conflict', async () => {
+    const ns = freshNamespace();
+    const a = etcdBackend({ hosts: server.url, namespace: ns });
+    const b = etcdBackend({ hosts: server.url, namespace: ns });
+    await a.open({ ttl: TTL, logger: recordingLogger() });
+    await b.open({ ttl: TTL, logger: recordingLogger() });
+    onTestFinished(() => Promise.all([a.close(), b.close()]).then(() => {}));
+    const mine = await a.put('cas-beat', bytes('a'));
+    const r1 = mine.ok ? mine.revision : -1;
+    const theirs = await b.put('cas-beat', bytes('b'));
+    const r2 = theirs.ok ? theirs.revision : -1;
+    expect(await a.put('cas-beat', bytes('a2'), { expectedRevision: r1, refreshOnly: true })).toEqual({
+      ok: false,
+    });
+    expect(await a.put('cas-beat', bytes('a3'), { expectedRevision: r2 + 1, refreshOnly: true })).toEqual({
+      ok: false,
+    });
+    expect(await b.put('cas-beat', bytes('b2'), { expectedRevision: r2, refreshOnly: true })).toEqual({
+      ok: true,
+      revision: r2,
+    });
+    // Another tool overwrote it without a lease: the owner's lease alone must not keep beating.
+    await rawClient().put(`roster/${ns}/nodes/cas-beat`).value('foreign');
+    expect(await b.put('cas-beat', bytes('b3'), { expectedRevision: r2, refreshOnly: true })).toEqual({
+      ok: false,
+    });
+    // A deleted key is a conflict too, and a refresh of a missing key without a condition stores it.
+    expect(await b.delete('cas-beat')).toBe(true);
+    expect(await b.put('cas-beat', bytes('b4'), { expectedRevision: r2, refreshOnly: true })).toEqual({
+      ok: false,
+    });
+    const stored = await b.put('cas-beat', bytes('b5'), { refreshOnly: true });
+    expect(stored.ok).toBe(true);
+    expect(new TextDecoder().decode((await a.get('cas-beat'))!.value)).toBe('b5');
+  });
+
+  it('history skips plain heartbeats and returns at most limit states', async () => {
+    const ns = freshNamespace();
+    const a = await open(ns, { autoHeartbeat: false });
+    await a.register({ id: 'h-1', load: 1 });
+    await a.heartbeat('h-1');
+    await a.heartbeat('h-1', 2);
+    await a.heartbeat('h-1');
+    await a.heartbeat('h-1', 3);
+    await a.heartbeat('h-1');
+    expect((await a.history('h-1', 10)).map((n) => n.load)).toEqual([3, 2, 1]);
+    expect((await a.history('h-1', 2)).map((n) => n.load)).toEqual([3, 2]);
+  });
+});
+
+describe('etcd leases', () => {
+  it('unconditional puts (mirror, copy, follow) leave no lease behind', async () => {
+    const ns = freshNamespace();
+    const backend = etcdBackend({ hosts: server.url, namespace: ns });
+    await backend.open({ ttl: TTL, logger: recordingLogger() });
+    onTestFinished(() => backend.close());
+    const client = rawClient();
+    const count = async () => (await client.leaseClient.leaseLeases()).leases.length;
+    await backend.put('copy-1', bytes('0'));
+    await backend.put('copy-2', bytes('0'));
+    const baseline = await count();
+    for (let i = 1; i <= 20; i++) {
+      await backend.put('copy-1', bytes(String(i)));
+      await backend.put('copy-2', bytes(String(i)), { refreshOnly: true });
+    }
+    // Former leases are revoked in the background; spares are refilled to at most 4.
+    await waitFor(`at most ${baseline + 4} leases`, async () => (await count()) <= baseline + 4);
+    const leaseOf = async (id: string) =>
+      (await client.kv.range({ key: Buffer.from(`roster/${ns}/nodes/${id}`) })).kvs[0]!.lease;
+    const lease = await leaseOf('copy-1');
+    await backend.put('copy-1', bytes('last'));
+    await waitFor(
+      'the former lease of copy-1 revoked',
+      async () => (await client.leaseClient.leaseTimeToLive({ ID: lease })).TTL === '-1',
+    );
+  }, 20_000);
+});
+
+/** Fractional and whole ttls on the test server (1 s leases): rule 4 and rule 18 of docs/guarantees.md. */
+describe.concurrent('etcd ttl bounds', () => {
+  for (const ttl of [1100, 10_000 / 3, 3500]) {
+    it(`ttl ${ttl.toFixed(0)}: an owner that closes without unregistering leaves expired within the bound`, async ({
+      expect,
+      onTestFinished: finished,
+    }) => {
+      const ns = freshNamespace();
+      const opened: NodeDiscovery[] = [];
+      finished(() =>
+        Promise.all(opened.map((d) => d.close({ unregister: false }).catch(() => {}))).then(() => {}),
+      );
+      const make = async (options: Partial<DiscoveryOptions> = {}) => {
+        const d = await createDiscovery({
+          backend: etcdBackend({ hosts: server.url, namespace: ns }),
+          ttl,
+          ...options,
+        });
+        opened.push(d);
+        return d;
+      };
+      const watcher = await make();
+      const owner = await make({ autoHeartbeat: false });
+      const watch = new Recorder(watcher);
+      finished(() => watch.stop());
+      await owner.register({ id: 'gone-1' });
+      await watch.next('joined gone-1', (e) => e.type === 'joined');
+      const before = Date.now();
+      await owner.heartbeat('gone-1');
+      const after = Date.now();
+      await owner.close({ unregister: false });
+      const left = await watch.next('left gone-1', (e) => e.type === 'left', 0, ttl * 3 + 5000);
+      expect(left.event).toMatchObject({ reason: 'expired' });
+      expect(left.at - before, 'left before the ttl ran out').toBeGreaterThanOrEqual(ttl - 5);
+      expect(left.at - after, 'left later than ttl + max(1 s, ttl / 4)').toBeLessThanOrEqual(
+        ttl + Math.max(1000, ttl / 4),
+      );
+    }, 30_000);
+  }
+});
+
+/** Runs a fixture as its own process; lines it prints are kept with their arrival time. */
+function runFixture(name: string, args: string[]) {
+  ensureBuilt();
+  const file = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  const child = spawn(process.execPath, [file, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  const lines: { text: string; at: number }[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const text of parts) lines.push({ text, at: Date.now() });
+  });
+  const exited = new Promise<number>((resolve) => child.once('exit', () => resolve(Date.now())));
+  const line = (prefix: string, timeout = 15_000) =>
+    waitFor(
+      `the fixture to print "${prefix}…" (printed: ${lines.map((l) => l.text).join(' | ')})`,
+      () => lines.find((l) => l.text.startsWith(prefix)),
+      timeout,
+    );
+  return { child, line, exited };
+}
+
+describe.sequential('etcd with a default server (2 s minimum lease): the observed plan', () => {
+  let slow: ServiceHandle | undefined;
+  afterAll(() => slow?.stop());
+  const ttl = 1100;
+  const grace = Math.max(1000, ttl / 4);
+
+  it('ttl 1100: heartbeats are writes, observers expire a silent node within the bound, a live one never', async () => {
+    // One member with etcd's default 1 s election timeout: it grants no lease under 2 s.
+    slow ??= await startEtcdCluster({ size: 1 });
+    const hosts = slow.url;
+    const ns = freshNamespace();
+    const raw = etcdBackend({ hosts, namespace: ns });
+    await raw.open({ ttl, logger: recordingLogger() });
+    onTestFinished(() => raw.close());
+    expect(raw.supports).toMatchObject({ nativeExpiryEvents: false, silentHeartbeats: false });
+    const opened: NodeDiscovery[] = [];
+    onTestFinished(() =>
+      Promise.all(opened.map((d) => d.close({ unregister: false }).catch(() => {}))).then(() => {}),
+    );
+    const make = async (options: Partial<DiscoveryOptions> = {}) => {
+      const d = await createDiscovery({ backend: etcdBackend({ hosts, namespace: ns }), ttl, ...options });
+      opened.push(d);
+      return d;
+    };
+    const watcher = await make();
+    const alive = await make();
+    const owner = await make({ autoHeartbeat: false });
+    const watch = record(watcher);
+    const kept = await alive.register({ id: 'kept-1' });
+    await owner.register({ id: 'gone-1' });
+    await watch.next('joined gone-1', (e) => e.type === 'joined' && e.node.id === 'gone-1');
+    const before = Date.now();
+    await owner.heartbeat('gone-1');
+    const after = Date.now();
+    await owner.close({ unregister: false });
+    const left = await watch.next(
+      'left gone-1',
+      (e) => e.type === 'left' && e.node.id === 'gone-1',
+      0,
+      10_000,
+    );
+    expect(left.event).toMatchObject({ reason: 'expired' });
+    expect(left.at - before, 'left before the ttl ran out').toBeGreaterThanOrEqual(ttl - 5);
+    expect(left.at - after, 'left later than ttl + max(1 s, ttl / 4)').toBeLessThanOrEqual(ttl + grace);
+    expect(await raw.get('gone-1')).toBeUndefined();
+    // The node that kept heartbeating (writes, under the server's 2 s lease) was never expired.
+    await new Promise((resolve) => setTimeout(resolve, 3 * ttl - (Date.now() - before)));
+    expect(watch.summary('kept-1')).toEqual(['joined:kept-1']);
+    expect(watcher.get('kept-1')!.lastSeen).toBeGreaterThan(kept.lastSeen);
+  }, 30_000);
+});
+
+describe.sequential('etcd request timeout (rule 14)', () => {
+  it('with the server frozen, every call settles within requestTimeout and close() finishes', async () => {
+    const ns = freshNamespace();
+    const options = { hosts: server.url, namespace: ns, requestTimeout: 1000, connectTimeout: 1000 };
+    const raw = etcdBackend(options);
+    await raw.open({ ttl: TTL, logger: recordingLogger() });
+    onTestFinished(() => raw.close());
+    const discovery = await createDiscovery({
+      backend: etcdBackend(options),
+      ttl: TTL,
+      autoHeartbeat: false,
+    });
+    onTestFinished(() => discovery.close({ unregister: false }).catch(() => {}));
+    await discovery.register({ id: 'ice-1' });
+    await discovery.register({ id: 'ice-2' });
+    const stored = await raw.put('ice-raw', bytes('x'));
+    const revision = stored.ok ? stored.revision : -1;
+    const thawed = server.pause(4000);
+    onTestFinished(() => thawed);
+    const timed = async (what: string, call: () => Promise<unknown>) => {
+      const started = Date.now();
+      const outcome = await call().then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code ?? String(error),
+      );
+      return { what, outcome, took: Date.now() - started };
+    };
+    const results = await Promise.all([
+      timed('put', () => raw.put('ice-raw', bytes('y'), { expectedRevision: revision })),
+      timed('refresh', () =>
+        raw.put('ice-raw', bytes('y'), { expectedRevision: revision, refreshOnly: true }),
+      ),
+      timed('create', () => raw.put('ice-new', bytes('y'))),
+      timed('delete', () => raw.delete('ice-raw')),
+      timed('get', () => raw.get('ice-raw')),
+      timed('list', () => raw.list()),
+      timed('history', () => raw.history!('ice-raw', 5)),
+      timed('open', () => etcdBackend(options).open({ ttl: TTL, logger: recordingLogger() })),
+      timed('register', () => discovery.register({ id: 'ice-3' })),
+      timed('heartbeat', () => discovery.heartbeat('ice-1')),
+      timed('unregister', () => discovery.unregister('ice-2')),
+    ]);
+    for (const result of results) {
+      expect(result.outcome, result.what).toBe('ERR_BACKEND_UNAVAILABLE');
+      expect(result.took, result.what).toBeLessThan(1000 + 500);
+    }
+    const closing = await timed('close', () => discovery.close());
+    expect(closing).toMatchObject({ outcome: 'resolved' });
+    expect(closing.took).toBeLessThan(2 * 1000 + 500);
+    const rawClosing = await timed('raw close', () => raw.close());
+    expect(rawClosing.took).toBeLessThan(500);
+  }, 30_000);
+
+  it('a process exits by itself after close() against a frozen server', async () => {
+    const ns = freshNamespace();
+    const fixture = runFixture('close-exits.mjs', [server.url, ns, 'frozen']);
+    await fixture.line('ready');
+    const thawed = server.pause(6000);
+    onTestFinished(() => thawed);
+    fixture.child.stdin!.write('go\n');
+    const beat = await fixture.line('heartbeat');
+    expect(beat.text).toMatch(/^heartbeat \d+ ERR_BACKEND_UNAVAILABLE$/);
+    expect(Number(beat.text.split(' ')[1])).toBeLessThan(1500);
+    const closed = await fixture.line('closed');
+    expect(Number(closed.text.split(' ')[1])).toBeLessThan(2500);
+    const exitAt = await Promise.race([
+      fixture.exited,
+      new Promise<number>((r) => setTimeout(() => r(-1), 3000)),
+    ]);
+    expect(exitAt, 'the process was still running 3 s after close()').toBeGreaterThan(0);
+  }, 30_000);
+
+  it('a process exits by itself after a failed open (a server that never answers)', async () => {
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void silent.close());
+    const port = (silent.address() as { port: number }).port;
+    const fixture = runFixture('close-exits.mjs', [
+      `http://127.0.0.1:${port}`,
+      freshNamespace(),
+      'failed-open',
+    ]);
+    const failed = await fixture.line('failed');
+    expect(failed.text).toMatch(/^failed \d+ ERR_BACKEND_UNAVAILABLE$/);
+    expect(Number(failed.text.split(' ')[1])).toBeLessThan(1500);
+    const exitAt = await Promise.race([
+      fixture.exited,
+      new Promise<number>((r) => setTimeout(() => r(-1), 3000)),
+    ]);
+    expect(exitAt, 'the process was still running 3 s after the failed open').toBeGreaterThan(0);
+  }, 30_000);
+});
+
 describe.sequential('etcd with auth', () => {
   let secured: ServiceHandle;
   afterAll(() => secured?.stop());
@@ -377,13 +769,15 @@ describe.sequential('etcd with auth', () => {
       }),
       ttl: TTL,
     });
-    await expect(wrong).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(wrong).rejects.toBeInstanceOf(BackendAuthError);
+    await expect(wrong).rejects.toMatchObject({ code: 'ERR_BACKEND_AUTH' });
     await expect(wrong).rejects.toThrow(/rejected the credentials/);
 
     const outside = createDiscovery({
       backend: etcdBackend({ hosts: secured.url, namespace: ns, auth, prefix: 'elsewhere' }),
       ttl: TTL,
     });
+    await expect(outside).rejects.toBeInstanceOf(BackendAuthError);
     await expect(outside).rejects.toThrow(/denied permission/);
   }, 60_000);
 });

@@ -1,7 +1,8 @@
 import { InvalidOptionsError } from '@roster/core';
 import { describe, expect, it } from 'vitest';
 import { KeyLayout, prefixEnd } from '../src/key-layout.js';
-import { assertGrantedTtl, leaseSeconds } from '../src/lease-ttl.js';
+import { planLeases, requestedSeconds } from '../src/lease-ttl.js';
+import { ObservedWrites } from '../src/observed-writes.js';
 
 describe('key layout', () => {
   const layout = new KeyLayout('roster', 'prod');
@@ -38,16 +39,44 @@ describe('key layout', () => {
   });
 });
 
-describe('lease ttl', () => {
-  it('rounds a ttl up to whole seconds, never down', () => {
-    expect(leaseSeconds(1000)).toBe(1);
-    expect(leaseSeconds(1001)).toBe(2);
-    expect(leaseSeconds(2000)).toBe(2);
-    expect(leaseSeconds(10_500)).toBe(11);
+describe('lease plan', () => {
+  it('times whole and fractional ttls with a whole-second lease and a delayed keep-alive', () => {
+    expect(planLeases(1000, 1)).toEqual({ mode: 'lease', seconds: 1, keepAliveDelay: 0 });
+    expect(planLeases(1100, 1)).toEqual({ mode: 'lease', seconds: 1, keepAliveDelay: 100 });
+    expect(planLeases(3500, 2)).toEqual({ mode: 'lease', seconds: 3, keepAliveDelay: 500 });
+    const third = planLeases(10_000 / 3, 1);
+    expect(third.seconds).toBe(3);
+    expect(third.seconds * 1000 + third.keepAliveDelay).toBeCloseTo(10_000 / 3, 6);
+    expect(requestedSeconds(1999)).toBe(1);
+    expect(requestedSeconds(10_000)).toBe(10);
   });
 
-  it('refuses a ttl shorter than the lease the server grants', () => {
-    expect(() => assertGrantedTtl(1, 2, 1000)).toThrow(/use ttl >= 2000 ms/);
-    expect(() => assertGrantedTtl(2, 2, 2000)).not.toThrow();
+  it('falls back to observer-timed expiry when the server grants no lease that short', () => {
+    // A default etcd (1 s election timeout) grants no lease under 2 s.
+    expect(planLeases(1100, 2)).toEqual({ mode: 'observed', seconds: 2, keepAliveDelay: 0 });
+    expect(planLeases(1999, 2)).toEqual({ mode: 'observed', seconds: 2, keepAliveDelay: 0 });
+    expect(planLeases(2000, 2)).toEqual({ mode: 'lease', seconds: 2, keepAliveDelay: 0 });
+  });
+});
+
+describe('observed writes', () => {
+  it('a revision is stale ttl after this process first held it, by its own clock', () => {
+    let now = 0;
+    const observed = new ObservedWrites(1100, () => now);
+    observed.seen('a', 5);
+    now = 1000;
+    observed.seen('a', 5);
+    expect(observed.stale('a', 5)).toBe(false);
+    now = 1100;
+    expect(observed.stale('a', 5)).toBe(true);
+    expect(observed.stale('a', 6)).toBe(false);
+    observed.seen('a', 6);
+    expect(observed.stale('a', 6)).toBe(false);
+    // An older revision arriving late does not move the clock back.
+    observed.seen('a', 4);
+    now = 2200;
+    expect(observed.stale('a', 6)).toBe(true);
+    observed.forget('a');
+    expect(observed.stale('a', 6)).toBe(false);
   });
 });
