@@ -1,17 +1,17 @@
+import { deleteIfOurs } from './compare-and-set-delete.js';
 import {
   DiscoveryClosedError,
   InvalidOptionsError,
   NodeNotRegisteredError,
   UnsupportedCapabilityError,
 } from './errors.js';
-import { deleteIfOurs } from './compare-and-set-delete.js';
 import { ExpirySweeper, type ExpiryVerdict } from './expiry-sweeper.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
 import { readHistory } from './history-reader.js';
 import { KeyedSerialQueue } from './keyed-serial-queue.js';
 import { LocalView } from './local-view.js';
-import { nodeFrom } from './node-from.js';
 import { matchesFilter } from './node-filter-match.js';
+import { nodeFrom } from './node-from.js';
 import { OwnedDeletes } from './owned-deletes.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 import { assertValidBatch, concurrencyOf, mapBounded } from './register-many.js';

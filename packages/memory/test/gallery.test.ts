@@ -103,7 +103,12 @@ describe('conformance gallery', () => {
 
   it('docs/custom-backend.md lists every mutant with the case that catches it', () => {
     const page = readFileSync(new URL('../../../docs/custom-backend.md', import.meta.url), 'utf8');
-    const rows = page.split('\n').filter((line) => /^\| `[a-z0-9-]+` \|/.test(line));
+    // Cells compared trimmed: the Markdown formatter pads table columns.
+    const rows = page
+      .slice(page.indexOf('## The gallery'))
+      .split('\n')
+      .filter((line) => /^\| `[a-z0-9-]+` +\|/.test(line))
+      .map((line) => line.replace(/ +\|/g, ' |').replace(/\| +/g, '| '));
     const cell = (text: string) => text.replace(/\|/g, '\\|');
     expect(rows).toEqual(
       Object.entries(ALL_MUTANTS).map(
