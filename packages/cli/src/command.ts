@@ -29,6 +29,8 @@ export interface CommandContext {
   now(): number;
   /** The backend URL, parsed (from `--url`, else `ROSTER_URL`, else `memory:`). */
   target(): BackendTarget;
+  /** The TTL in ms that backends are opened with: `--ttl`, else `ROSTER_TTL`, else core's default. */
+  ttl(options?: ConnectOptions): number;
   /** The namespace in use, for messages. */
   namespace(options?: ConnectOptions): string;
   /** Opens a discovery instance; closed for the command if it throws, and at exit if still open. */

@@ -185,10 +185,13 @@ function createContext(args: ParsedArgs, parts: ContextParts): CommandContext {
       const metadata = args.pairs('filter');
       return Object.keys(metadata).length > 0 ? { metadata } : undefined;
     },
+    ttl(options: ConnectOptions = {}) {
+      return options.ttl ?? ttlOption(args, env) ?? DEFAULT_TTL;
+    },
     async openBackend(url: string, options: ConnectOptions = {}) {
       const where = parseBackendUrl(url);
       const namespace = options.namespace ?? args.string('namespace') ?? where.namespace ?? 'default';
-      const ttl = options.ttl ?? ttlOption(args, env) ?? DEFAULT_TTL;
+      const ttl = context.ttl(options);
       const timeout = connectTimeout();
       const backend = await backendFor(where, namespace, timeout);
       progress.start(`connecting to ${describeTarget(where)} (namespace ${namespace}) …`, 300);

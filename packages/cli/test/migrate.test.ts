@@ -74,6 +74,11 @@ describe('roster migrate (redis → nats)', () => {
       );
       const seen = await roster(['get', 'late-1', '--json', '--url', to, ...ttl]);
       expect(seen.code, seen.stderr).toBe(0);
+      // Redis heartbeats are silent (nothing in the feed): the follow must keep the copy alive.
+      // A stated period past ttl + max(1 s, ttl / 4) with the owner alive, then the copy is still there.
+      await new Promise((resolve) => setTimeout(resolve, 4_500));
+      const later = await roster(['get', 'late-1', '--json', '--url', to, ...ttl]);
+      expect(later.code, `the copy of a live node expired at the target: ${later.stderr}`).toBe(0);
       owner.kill('SIGINT');
       await owner.exited;
       await follow.until(

@@ -59,12 +59,6 @@ export async function createDiscovery(options: DiscoveryOptions): Promise<NodeDi
 interface Owned {
   info: NodeInfo;
   revision: number;
-  /**
-   * Local ms when the last write the store accepted was sent. No store expires a key earlier
-   * than ttl after a write (rule 4), so before `sentAt + ttl` a vanished record was removed, not
-   * expired.
-   */
-  sentAt: number;
   /** The heartbeat on its way to the store: its echo in the feed needs no decoding. */
   writing?: { readonly bytes: Uint8Array; readonly info: NodeInfo };
 }
@@ -202,10 +196,9 @@ class Discovery implements NodeDiscovery {
       const own = this.owned.get(id);
       if (own) {
         const next = nodeFrom(registration, own.info.instanceId, own.info.registeredAt, Date.now());
-        const sentAt = Date.now();
         const result = await this.backend.put(id, encodeRecord(next), { expectedRevision: own.revision });
         if (result.ok) {
-          this.wrote(own, next, result.revision, sentAt);
+          this.wrote(own, next, result.revision);
           this.scheduler.postpone(id);
           return next;
         }
@@ -213,10 +206,9 @@ class Discovery implements NodeDiscovery {
         this.disown(id);
       }
       const info = nodeFrom(registration, newInstanceId(), Date.now(), Date.now());
-      const sentAt = Date.now();
       const result = await this.backend.put(id, encodeRecord(info));
       if (!result.ok) throw new Error(`backend ${this.backendName} refused an unconditional put of "${id}"`);
-      this.adopt(info, result.revision, sentAt);
+      this.adopt(info, result.revision);
       return info;
     });
   }
@@ -241,7 +233,7 @@ class Discovery implements NodeDiscovery {
         if (own) removed = await deleteIfOurs(this.backend, id, own.revision, own.info.instanceId);
         else await this.backend.delete(id);
       } catch (error) {
-        if (own && this.state === 'open') this.adopt(own.info, own.revision, own.sentAt);
+        if (own && this.state === 'open') this.adopt(own.info, own.revision);
         throw error;
       }
       this.lostReasons.delete(id);
@@ -303,12 +295,12 @@ class Discovery implements NodeDiscovery {
 
   // ---- ownership ------------------------------------------------------------------------------
 
-  private adopt(info: NodeInfo, revision: number, sentAt: number): void {
-    const own: Owned = { info, revision, sentAt };
+  private adopt(info: NodeInfo, revision: number): void {
+    const own: Owned = { info, revision };
     this.owned.set(info.id, own);
     this.lostReasons.delete(info.id);
     this.ownedDeletes.forget(info.id);
-    this.wrote(own, info, revision, sentAt);
+    this.wrote(own, info, revision);
     if (this.options.autoHeartbeat) this.scheduler.start(info.id);
   }
 
@@ -323,10 +315,9 @@ class Discovery implements NodeDiscovery {
    * A `renewed` write is a plain heartbeat on a backend with silent heartbeats: the revision did
    * not move, and the view still takes the new `lastSeen`.
    */
-  private wrote(own: Owned, info: NodeInfo, revision: number, sentAt: number, renewed = false): void {
+  private wrote(own: Owned, info: NodeInfo, revision: number, renewed = false): void {
     own.info = info;
     own.revision = revision;
-    own.sentAt = sentAt;
     const now = Date.now();
     const applied = renewed
       ? this.view.applyRenewal(info, revision, now)
@@ -362,7 +353,6 @@ class Discovery implements NodeDiscovery {
       const refreshOnly = next.load === own.info.load;
       const bytes = encodeRecord(next);
       own.writing = { bytes, info: next };
-      const sentAt = Date.now();
       let result: Awaited<ReturnType<DiscoveryBackend['put']>>;
       try {
         result = await this.backend.put(id, bytes, { expectedRevision: own.revision, refreshOnly });
@@ -374,7 +364,7 @@ class Discovery implements NodeDiscovery {
         // With supports.silentHeartbeats a refreshOnly put answers with the unchanged revision:
         // a success like any other, not a conflict.
         const renewed = refreshOnly && this.backend.supports.silentHeartbeats === true;
-        this.wrote(own, next, result.revision, sentAt, renewed);
+        this.wrote(own, next, result.revision, renewed);
         return;
       }
       if ((await this.inspectOwned(id, own)) === 'lost') {
@@ -403,7 +393,7 @@ class Discovery implements NodeDiscovery {
       await this.loseOwned(id, own, 'replaced');
       return 'lost';
     }
-    const reason = await this.goneReason(id, own);
+    const reason = await this.goneReason(id);
     if (this.owned.get(id) !== own) return 'lost';
     await this.loseOwned(id, own, reason);
     return 'lost';
@@ -412,17 +402,21 @@ class Discovery implements NodeDiscovery {
   /**
    * Why an owned record is gone (rule 3: the owner sees `unregistered` like everyone else, even
    * when its heartbeat noticed before its feed did). The feed says why when it reports the delete,
-   * so its reason is taken if it has come or comes within `FEED_GRACE_MS`. Without it: if less
-   * than a ttl has passed since the last write the store accepted was sent, no store can have
-   * expired the key yet (rule 4), so it was removed: `unregistered`; otherwise `expired`. That
-   * is measured by this process's own clock from its own send: no two clocks are compared (rule 16).
+   * so its reason is taken if it has come or comes within max(`FEED_GRACE_MS`, ttl) — a feed
+   * lagging that far behind the store is in trouble anyway. Without it the loss is `expired`
+   * (rule 6: `unregistered` only when an explicit delete was seen). Guessing
+   * `unregistered` from the time since our last accepted write is wrong after a failover: a
+   * promoted replica may have lost writes it had acknowledged (found by the chaos run on Sentinel).
    */
-  private async goneReason(id: string, own: Owned): Promise<OwnNodeLostReason> {
+  private async goneReason(id: string): Promise<OwnNodeLostReason> {
     const noted = this.ownedDeletes.reasonOf(id);
     if (noted) return noted;
-    const tooEarlyToExpire = Date.now() - own.sentAt < this.options.ttl;
-    const reported = await this.ownedDeletes.wait(id, FEED_GRACE_MS, this.shutdown.signal);
-    return reported ?? (tooEarlyToExpire ? 'unregistered' : 'expired');
+    const reported = await this.ownedDeletes.wait(
+      id,
+      Math.max(FEED_GRACE_MS, this.options.ttl),
+      this.shutdown.signal,
+    );
+    return reported ?? 'expired';
   }
 
   private async loseOwned(id: string, own: Owned, reason: OwnNodeLostReason): Promise<void> {
@@ -445,7 +439,6 @@ class Discovery implements NodeDiscovery {
     }
     if (reason === 'replaced' || !this.options.reregister || this.state !== 'open') return;
     const info = nodeFrom(own.info, newInstanceId(), Date.now(), Date.now());
-    const sentAt = Date.now();
     // Create-only: if another instance took the id meanwhile, the newer registration wins.
     const result = await this.backend.put(id, encodeRecord(info), { expectedRevision: null });
     if (!result.ok) {
@@ -456,7 +449,7 @@ class Discovery implements NodeDiscovery {
       return;
     }
     if (this.state !== 'open') return;
-    this.adopt(info, result.revision, sentAt);
+    this.adopt(info, result.revision);
     this.logger.info(`node "${id}" registered again`, { id, instanceId: info.instanceId });
   }
 

@@ -1,5 +1,7 @@
+import { InvalidOptionsError } from './errors.js';
 import { KeyedSerialQueue } from './keyed-serial-queue.js';
 import { decodeRecord } from './record-codec.js';
+import { MIN_TTL } from './resolve-options.js';
 import type { BackendChange, BackendWatch, DiscoveryBackend } from './spi/discovery-backend.js';
 import { type Logger, silentLogger } from './types/logger.js';
 
@@ -75,6 +77,13 @@ export interface FollowOptions {
   /** Called after each change applied to the target. */
   onChange?: (change: Exclude<BackendChange, { type: 'resync' }>) => void;
   logger?: Logger;
+  /**
+   * The namespace's ttl in ms. Required when the source renews liveness without writes
+   * (`from.supports.silentHeartbeats`, e.g. etcd and Redis): its feed never shows a plain
+   * heartbeat, so every `ttl / 3` the records the source still holds are written to the target
+   * again — otherwise they would expire there while their owners are alive.
+   */
+  ttl?: number;
 }
 
 /**
@@ -89,7 +98,15 @@ export async function followRecords(
   options: FollowOptions,
 ): Promise<void> {
   const logger = options.logger ?? silentLogger;
+  const silentSource = from.supports.silentHeartbeats === true;
+  if (silentSource && (options.ttl === undefined || !(options.ttl >= MIN_TTL)))
+    throw new InvalidOptionsError(
+      `followRecords from the ${from.name} backend needs options.ttl (>= ${MIN_TTL} ms, got ${String(options.ttl)}): ` +
+        'its heartbeats renew liveness without writes, so copies are refreshed every ttl / 3',
+    );
   const perKey = new KeyedSerialQueue();
+  /** Revision of the last change of each key applied from the feed: a refresh never undoes it. */
+  const applied = new Map<string, number>();
   let watch: BackendWatch | undefined;
   let resyncing: Promise<void> | undefined;
 
@@ -102,6 +119,7 @@ export async function followRecords(
     }
     void perKey
       .run(change.key, async () => {
+        applied.set(change.key, change.revision);
         if (change.type === 'put') {
           if (!decodeRecord(change.key, change.value).ok) return;
           await to.put(change.key, change.value);
@@ -129,11 +147,39 @@ export async function followRecords(
     }
   };
 
+  /** Writes again what the source still holds, unless the feed has since brought a newer change. */
+  const refresh = async () => {
+    try {
+      const snapshot = await from.list();
+      await Promise.all(
+        snapshot.entries.map((entry) =>
+          perKey.run(entry.key, async () => {
+            if ((applied.get(entry.key) ?? -1) > entry.revision || options.signal.aborted) return;
+            if (!decodeRecord(entry.key, entry.value).ok) return;
+            await to.put(entry.key, entry.value);
+          }),
+        ),
+      );
+    } catch (error) {
+      logger.warn('could not refresh the copies of silently renewed records; retrying', { error });
+    }
+  };
+  let refreshing: Promise<void> | undefined;
+  const refresher = silentSource
+    ? setInterval(() => {
+        refreshing ??= refresh().finally(() => {
+          refreshing = undefined;
+        });
+      }, options.ttl! / 3)
+    : undefined;
+
   watch = from.watch(cursor, apply);
   await new Promise<void>((resolve) => {
     if (options.signal.aborted) resolve();
     options.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  clearInterval(refresher);
+  await refreshing;
   await resyncing;
   await watch?.stop();
   await perKey.drain();

@@ -51,3 +51,48 @@ describe('copyRecords / followRecords', () => {
     await source.close();
   });
 });
+
+describe('followRecords from a backend with silent heartbeats', () => {
+  /** A source whose plain heartbeats never reach its feed (as on etcd and Redis). */
+  function silent(inner: DiscoveryBackend): DiscoveryBackend {
+    return {
+      ...inner,
+      get supports() {
+        return { ...inner.supports, silentHeartbeats: true };
+      },
+    };
+  }
+
+  it('needs the ttl, and rejects InvalidOptionsError without it', async () => {
+    const from = silent(await opened('sh-src-0'));
+    const to = await opened('sh-dst-0');
+    await expect(
+      followRecords(from, to, (await from.list()).cursor, { signal: new AbortController().signal }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_OPTIONS' });
+  });
+
+  it('keeps the copies alive at the target while the source holds them, without undoing later changes', async () => {
+    const from = silent(mapBackend({ namespace: 'sh-src' }));
+    await from.open({ ttl: 60_000, logger: console });
+    const to = mapBackend({ namespace: 'sh-dst' });
+    await to.open({ ttl: 1_000, logger: console });
+    const source = await createDiscovery({ backend: mapBackend({ namespace: 'sh-src' }), ttl: 60_000 });
+    await source.register({ id: 'a' });
+    const { cursor } = await copyRecords(from, to);
+    const controller = new AbortController();
+    const following = followRecords(from, to, cursor, { signal: controller.signal, ttl: 1_000 });
+    // A stated period, not a wait for a condition: nothing may expire during it.
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // three target ttls, no source change
+    expect(await to.get('a'), 'the copy of a live record expired at the target').toBeDefined();
+    await source.register({ id: 'a', load: 7 });
+    await waitFor('the load change copied', async () => {
+      const entry = await to.get('a');
+      return entry && JSON.parse(new TextDecoder().decode(entry.value)).load === 7;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // three more refreshes: none undoes it
+    expect(JSON.parse(new TextDecoder().decode((await to.get('a'))!.value)).load).toBe(7);
+    controller.abort();
+    await following;
+    await source.close();
+  });
+});

@@ -47,6 +47,8 @@ export const migrate: Command = {
         let applied = 0;
         await followRecords(from, to, result.cursor, {
           signal: context.interrupt,
+          // A source with silent heartbeats (etcd, Redis) needs it to keep the copies alive.
+          ttl: context.ttl(),
           onChange: (change) => {
             applied += 1;
             if (context.json) context.out.line(JSON.stringify({ event: change.type, id: change.key }));
