@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { findBinary } from './binary-lookup.js';
 import { startBinaryMember } from './binary-service.js';
 import {
@@ -39,7 +40,6 @@ export interface NatsClusterHandle extends ClusterHandle {
   failover(options?: { stream?: string }): Promise<FailoverReport>;
 }
 
-const CLUSTER_NAME = 'roster';
 const PROBE_TIMEOUT_MS = 1_000;
 const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 
@@ -52,7 +52,12 @@ interface Jsz {
   account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];
 }
 
-const memberName = (i: number) => `roster-${i}`;
+/**
+ * Each cluster has its own name and its members' server names carry it: test files run in
+ * parallel, and a port probed free can be taken by another file's cluster before our member binds
+ * it. Health checks then tell our member from that stranger (which once answered as "roster-1").
+ */
+const memberName = (cluster: string, i: number) => `${cluster}-${i}`;
 
 class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
   declare readonly kind: 'nats';
@@ -61,6 +66,7 @@ class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
     members: ServiceHandle[],
     readonly monitorUrls: readonly string[],
     readonly startupTimeoutMs: number,
+    readonly clusterName: string,
   ) {
     const urls = members.map((m) => m.url);
     super('nats', urls.join(','), urls, members);
@@ -90,7 +96,7 @@ class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
   }
 
   #indexOf(name: string): number | undefined {
-    const index = Array.from({ length: this.size }, (_, i) => memberName(i)).indexOf(name);
+    const index = Array.from({ length: this.size }, (_, i) => memberName(this.clusterName, i)).indexOf(name);
     return index < 0 ? undefined : index;
   }
 
@@ -113,6 +119,10 @@ class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
     const leaders = new Set<string | undefined>();
     for (let i = 0; i < this.size; i++) {
       try {
+        const varz = await httpGet(`${this.monitorUrls[i]}/varz`, PROBE_TIMEOUT_MS);
+        const serverName = (JSON.parse(varz.body) as { server_name?: string }).server_name;
+        if (serverName !== memberName(this.clusterName, i))
+          return `member ${i}'s ports answer as "${serverName}", not "${memberName(this.clusterName, i)}": another server took them`;
         const health = await httpGet(`${this.monitorUrls[i]}/healthz`, PROBE_TIMEOUT_MS);
         if (health.status !== 200) return `member ${i} /healthz: ${health.status} ${health.body.trim()}`;
         const routez = await httpGet(`${this.monitorUrls[i]}/routez`, PROBE_TIMEOUT_MS);
@@ -159,8 +169,8 @@ class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
 
 /**
  * A JetStream cluster for one test run: `size` nats-server processes (default 3) on loopback,
- * each with its own store dir, routed to each other (cluster name `roster`, server names
- * `roster-0`…). Resolves once every member is healthy and a meta leader is elected. Always from the
+ * each with its own store dir, routed to each other (a cluster name `roster<random hex>` of its
+ * own, server names `<cluster name>-0`…). Resolves once every member is healthy and a meta leader is elected. Always from the
  * binary (no container or `ROSTER_NATS_URL` path for clusters).
  *
  * @example
@@ -177,6 +187,7 @@ export async function startNatsCluster(options: NatsClusterStartOptions = {}): P
     options.searchPath,
   );
   const startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+  const clusterName = `roster${randomBytes(4).toString('hex')}`;
   const members = await startMembers(size, 3, (i, all) => {
     const ports = toPorts(all[i] as number[]);
     const routes = all.map((p) => `nats://127.0.0.1:${toPorts(p).route}`).join(',');
@@ -188,9 +199,16 @@ export async function startNatsCluster(options: NatsClusterStartOptions = {}): P
       allPorts: all[i] as number[],
       args: (p, dataDir, tempDir) => [
         // JetStream clustering needs distinct server names.
-        ...natsArgs('127.0.0.1', p, dataDir, {}, memberName(i), writeConfig(tempDir, options.config)),
+        ...natsArgs(
+          '127.0.0.1',
+          p,
+          dataDir,
+          {},
+          memberName(clusterName, i),
+          writeConfig(tempDir, options.config),
+        ),
         '--cluster_name',
-        CLUSTER_NAME,
+        clusterName,
         '--cluster',
         `nats://127.0.0.1:${p.route}`,
         // A member lists itself too; nats-server ignores a route to itself.
@@ -203,7 +221,7 @@ export async function startNatsCluster(options: NatsClusterStartOptions = {}): P
     });
   });
   const monitorUrls = members.map((m) => `http://127.0.0.1:${m.ports.monitor}`);
-  const cluster = new NatsCluster(members, monitorUrls, startupTimeoutMs);
+  const cluster = new NatsCluster(members, monitorUrls, startupTimeoutMs, clusterName);
   trackHandle(cluster);
   try {
     await cluster.waitUntilHealthy();

@@ -100,10 +100,7 @@ describe('startNatsCluster (binary, slow)', () => {
     await cluster.stop();
   });
 
-  // Skipped: failed once in five full runs — the member named frozen answered a ping at once
-  // (the SIGSTOP had not taken effect, or hit another process); not yet explained. isolate() is
-  // still exercised by the etcd, Sentinel and Redis Cluster tests and by `pnpm chaos --cluster`.
-  it.skip('isolate freezes one member for the given time while the others keep serving', async () => {
+  it('isolate freezes one member for the given time while the others keep serving', async () => {
     const cluster = await startNatsCluster({ size: 3 });
     const isolated = cluster.isolate(1, 1_000);
     await expect(natsPing(cluster.urls[1] as string, { timeoutMs: 300 })).rejects.toThrow(/timeout/);
