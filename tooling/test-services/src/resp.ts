@@ -46,7 +46,8 @@ function parseResp(buffer: string, offset: number): { value: RespValue; next: nu
   }
 }
 
-function parseAll(buffer: string): RespValue[] {
+/** Every complete RESP value in `buffer`, in order (an incomplete tail is left out). */
+export function parseAll(buffer: string): RespValue[] {
   const values: RespValue[] = [];
   let offset = 0;
   while (offset < buffer.length) {

@@ -3,6 +3,7 @@
 import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { parseAll, type RespValue, respCommand } from '../../src/resp.js';
 
 /** Client-side TLS for the raw clients: the CA to trust and, optionally, a client certificate. */
 export interface RawTls {
@@ -83,61 +84,7 @@ export function isRefused(url: string): Promise<boolean> {
 
 // ---- Redis (RESP2) --------------------------------------------------------------------------
 
-export type RespValue = string | number | null | Error | RespValue[];
-
-function encode(args: string[]): string {
-  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
-}
-
-/** Parses one RESP value at `offset`; undefined when the buffer is incomplete. */
-function parseResp(buffer: string, offset: number): { value: RespValue; next: number } | undefined {
-  const lineEnd = buffer.indexOf('\r\n', offset);
-  if (lineEnd < 0) return undefined;
-  const type = buffer[offset];
-  const line = buffer.slice(offset + 1, lineEnd);
-  const after = lineEnd + 2;
-  switch (type) {
-    case '+':
-      return { value: line, next: after };
-    case '-':
-      return { value: new Error(line), next: after };
-    case ':':
-      return { value: Number(line), next: after };
-    case '$': {
-      const length = Number(line);
-      if (length < 0) return { value: null, next: after };
-      if (buffer.length < after + length + 2) return undefined;
-      return { value: buffer.slice(after, after + length), next: after + length + 2 };
-    }
-    case '*': {
-      const count = Number(line);
-      if (count < 0) return { value: null, next: after };
-      const items: RespValue[] = [];
-      let next = after;
-      for (let i = 0; i < count; i++) {
-        const item = parseResp(buffer, next);
-        if (!item) return undefined;
-        items.push(item.value);
-        next = item.next;
-      }
-      return { value: items, next };
-    }
-    default:
-      throw new Error(`unexpected RESP type ${JSON.stringify(type)}`);
-  }
-}
-
-function parseAll(buffer: string): RespValue[] {
-  const values: RespValue[] = [];
-  let offset = 0;
-  while (offset < buffer.length) {
-    const parsed = parseResp(buffer, offset);
-    if (!parsed) break;
-    values.push(parsed.value);
-    offset = parsed.next;
-  }
-  return values;
-}
+export type { RespValue };
 
 /**
  * Sends the commands pipelined on one connection and returns one reply per command. ASCII only.
@@ -151,7 +98,7 @@ export async function redis(
 ): Promise<RespValue[]> {
   const received = await converse(
     url,
-    commands.map(encode).join(''),
+    commands.map((command) => respCommand(...command)).join(''),
     (buffer) => parseAll(buffer).length >= commands.length,
     timeoutMs,
     tls,
