@@ -121,22 +121,40 @@ export function spiTtlCases(suite: SuiteContext): void {
     }
   }
 
+  /**
+   * Runs `measure` again (up to three times in all) when it stops as inconclusive; a verdict —
+   * a key gone too early or too late — fails at once.
+   */
+  async function untilConclusive(measure: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await measure();
+      } catch (error) {
+        const inconclusive = error instanceof Error && error.message.startsWith('inconclusive:');
+        if (!inconclusive || attempt >= 3) throw error;
+      }
+    }
+  }
+
   describe.concurrent('backend SPI: ttl', () => {
     for (const ttl of SPI_TTLS) {
       it(
         T.bound(ttl),
         async ({ expect, onTestFinished }) => {
           const scope = suite.scope(onTestFinished);
-          // A namespace has one ttl: each ttl gets its own.
-          const namespace = scope.sibling().namespace;
-          const writer = await scope.raw({ ttl, namespace });
-          const reader = await scope.raw({ ttl, namespace });
-          const { feed } = await Feed.from(reader, onTestFinished);
-          const key = `ttl-${Math.round(ttl)}`;
-          const before = Date.now();
-          await mustPut(writer, key);
-          const after = Date.now();
-          await expiresWithinBound(expect, writer, feed, key, ttl, before, after, 'its put');
+          // A measurement whose schedule slipped proves nothing either way: measure again, afresh.
+          await untilConclusive(async () => {
+            // A namespace has one ttl: each ttl (and each attempt) gets its own.
+            const namespace = scope.sibling().namespace;
+            const writer = await scope.raw({ ttl, namespace });
+            const reader = await scope.raw({ ttl, namespace });
+            const { feed } = await Feed.from(reader, onTestFinished);
+            const key = `ttl-${Math.round(ttl)}`;
+            const before = Date.now();
+            await mustPut(writer, key);
+            const after = Date.now();
+            await expiresWithinBound(expect, writer, feed, key, ttl, before, after, 'its put');
+          });
         },
         suite.caseTimeout(ttl),
       );
