@@ -1,13 +1,15 @@
 import { defineConfig } from 'tsup';
+import { rosterTsup } from '../../tooling/tsup-config/index.js';
 
-// Two entries, as vercel/ai ships its test helpers: the library, and `./conformance`
+// Three entries: the library; `./spi`, the toolkit of backend authors (as vercel/ai's
+// provider-utils); and, as vercel/ai ships its test helpers, `./conformance`
 // (the shared suite), which imports vitest. vitest stays external: an optional peer.
-export default defineConfig({
-  entry: { index: 'src/index.ts', conformance: 'src/conformance/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  external: ['vitest'],
-});
+// `splitting` for CommonJS too: the entries share one copy of the error classes, so an error
+// thrown by the toolkit (`./spi`) is `instanceof` the class an application imports from `.`.
+export default defineConfig(
+  rosterTsup({
+    entry: { index: 'src/index.ts', conformance: 'src/conformance/index.ts', spi: 'src/spi/index.ts' },
+    external: ['vitest'],
+    splitting: true,
+  }),
+);

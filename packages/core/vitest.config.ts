@@ -6,6 +6,10 @@ export default rosterVitestConfig({
   resolve: {
     alias: [
       { find: /^@roster\/core$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      {
+        find: /^@roster\/core\/spi$/,
+        replacement: fileURLToPath(new URL('./src/spi/index.ts', import.meta.url)),
+      },
     ],
   },
 });

@@ -10,6 +10,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Package specifier → its source entry, as each package's tsup config builds it. */
 const ENTRIES = {
   '@roster/core/conformance': 'packages/core/src/conformance/index.ts',
+  '@roster/core/spi': 'packages/core/src/spi/index.ts',
   '@roster/core': 'packages/core/src/index.ts',
   '@roster/memory': 'packages/memory/src/index.ts',
   '@roster/nats': 'packages/nats/src/index.ts',

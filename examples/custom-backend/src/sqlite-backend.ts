@@ -1,23 +1,23 @@
 import { rmdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BackendUnavailableError, ConfigMismatchError, DiscoveryClosedError } from '@roster/core';
 import {
   assertValidKey,
   assertValidNamespace,
   assertValidValueSize,
   type BackendChange,
   type BackendEntry,
+  BackendLifecycle,
   type BackendOpenContext,
   type BackendSnapshot,
-  BackendUnavailableError,
   type BackendWatch,
-  ConfigMismatchError,
   type DiscoveryBackend,
-  DiscoveryClosedError,
   type PutOptions,
   type PutResult,
+  revisionCursor,
   type WriteCondition,
-} from '@roster/core';
+} from '@roster/core/spi';
 import type { Database } from 'node-sqlite3-wasm';
 
 // node-sqlite3-wasm is SQLite compiled to WebAssembly (nothing to compile at install time). It is
@@ -95,14 +95,17 @@ class SqliteBackend implements DiscoveryBackend {
   private ttl = 0;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private readonly watches = new Set<() => void>();
+  // Opened once, close() idempotent, the same errors as every backend (from @roster/core/spi).
+  private readonly lifecycle = new BackendLifecycle('sqlite');
 
   constructor(
     private readonly path: string,
-    private readonly namespace: string,
+    readonly namespace: string,
     private readonly pollInterval: number,
   ) {}
 
   async open(context: BackendOpenContext): Promise<void> {
+    this.lifecycle.beginOpen();
     const db = new sqlite.Database(this.path);
     try {
       // Membership is rebuilt by heartbeats within one ttl, so the file need not survive a power
@@ -130,6 +133,7 @@ class SqliteBackend implements DiscoveryBackend {
         );
       }
       this.ttl = ttl;
+      this.lifecycle.opened();
     } catch (error) {
       db.close();
       throw error;
@@ -165,7 +169,8 @@ class SqliteBackend implements DiscoveryBackend {
     return this.retryBusy(() =>
       transaction(this.ready(), 'IMMEDIATE', (): boolean => {
         const current = this.live(key);
-        if (!current) return false;
+        // expectedRevision null ("only if absent") never deletes anything.
+        if (!current || condition.expectedRevision === null) return false;
         if (typeof condition.expectedRevision === 'number' && current.revision !== condition.expectedRevision)
           return false;
         this.ready().run('DELETE FROM records WHERE namespace = ? AND key = ?', [this.namespace, key]);
@@ -201,7 +206,7 @@ class SqliteBackend implements DiscoveryBackend {
 
   watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
     const db = this.ready();
-    let position = Number(cursor);
+    let position = revisionCursor(this.name, cursor);
     let stopped = false;
     const poll = () => {
       if (stopped || !db.isOpen) return;
@@ -265,6 +270,7 @@ class SqliteBackend implements DiscoveryBackend {
   }
 
   async close(): Promise<void> {
+    if (!this.lifecycle.beginClose()) return;
     for (const stop of [...this.watches]) stop();
     clearInterval(this.sweeper);
     this.db?.close();

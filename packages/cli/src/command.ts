@@ -2,6 +2,7 @@ import type { DiscoveryBackend, NodeDiscovery, NodeFilter } from '@roster/core';
 import type { OptionSpecs, ParsedArgs } from './argv.js';
 import type { BackendTarget } from './backend-url.js';
 import type { Progress } from './progress.js';
+import type { ReadOnlyOptions } from './read-only-connect.js';
 import type { Terminal } from './terminal.js';
 
 /** What `connect()` may override for one discovery instance. */
@@ -13,6 +14,8 @@ export interface ConnectOptions {
   /** Passed to createDiscovery (the demo crashes nodes on purpose and must not see them re-registered). */
   reregister?: boolean;
   onOwnNodeLost?: Parameters<typeof import('@roster/core').createDiscovery>[0]['onOwnNodeLost'];
+  /** A backend the caller made (and inspected) to open, instead of a new one (`connect()` only). */
+  backend?: DiscoveryBackend;
 }
 
 /** Everything a command gets: its arguments, the terminal, and a way to reach the backend. */
@@ -35,6 +38,12 @@ export interface CommandContext {
   namespace(options?: ConnectOptions): string;
   /** Opens a discovery instance; closed for the command if it throws, and at exit if still open. */
   connect(options?: ConnectOptions): Promise<NodeDiscovery>;
+  /**
+   * For the read-only commands (`ls`, `get`, `watch`, `history`): opens the namespace only if it
+   * exists, with its own ttl (`--ttl` is only compared), never creating it. Resolves undefined
+   * for an absent namespace (see read-only-connect.ts).
+   */
+  connectReadOnly(options?: ReadOnlyOptions): Promise<NodeDiscovery | undefined>;
   /**
    * Opens a raw backend (no discovery instance) for `url`, e.g. both ends of `migrate`; closed
    * at exit. The namespace defaults to `--namespace`, else the URL's, else `default`.

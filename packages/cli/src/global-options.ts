@@ -18,7 +18,8 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   ttl: {
     type: 'string',
     value: 'ms',
-    description: 'node TTL of the namespace; must match what its nodes use (env ROSTER_TTL; default 10000)',
+    description:
+      'node TTL for commands that write; must match what the namespace’s nodes use (env ROSTER_TTL; default 10000). ls, get, watch, history read it from the namespace',
   },
   'connect-timeout': {
     type: 'string',

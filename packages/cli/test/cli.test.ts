@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { lines, roster } from './helpers/roster-process.js';
 
-const COMMANDS = ['ls', 'watch', 'get', 'history', 'register', 'unregister', 'migrate', 'bench', 'demo'];
+const COMMANDS = [
+  'ls',
+  'watch',
+  'get',
+  'history',
+  'register',
+  'unregister',
+  'migrate',
+  'bench',
+  'demo',
+  'ui',
+];
 
 describe('roster --help', () => {
   it('lists every command, the backends and the exit codes', async () => {

@@ -1,10 +1,10 @@
 // The public surface of @roster/core.
 
 export { type BackendDiff, diffBackends } from './backend-diff.js';
-export { DeadlineQueue } from './deadline-queue.js';
 export { createDiscovery } from './discovery.js';
 export {
   BackendAuthError,
+  type BackendFailure,
   BackendUnavailableError,
   ConfigMismatchError,
   DiscoveryClosedError,
@@ -14,6 +14,8 @@ export {
   NodeNotRegisteredError,
   UnsupportedCapabilityError,
 } from './errors.js';
+// OpenTelemetry (docs/metrics.md): what `meterProvider` and `meter` accept, structurally.
+export type { MeterLike, MeterProviderLike } from './metrics/otel-types.js';
 // Live migration between backends.
 export {
   type MirrorBackend,
@@ -42,6 +44,7 @@ export type {
   BackendSnapshot,
   BackendWatch,
   DiscoveryBackend,
+  NamespaceInspection,
   PutOptions,
   PutResult,
   WriteCondition,
@@ -58,11 +61,6 @@ export type { NodeInfo } from './types/node-info.js';
 export type { NodeRegistration } from './types/node-registration.js';
 export type { RegisterManyOptions } from './types/register-many-options.js';
 export type { WatchOptions } from './types/watch-options.js';
-export {
-  assertValidKey,
-  assertValidNamespace,
-  assertValidRegistration,
-  assertValidValueSize,
-  idProblem,
-  MAX_RECORD_BYTES,
-} from './validation.js';
+// Validation of what an application registers. The rest of validation (keys, namespaces, value
+// sizes), DeadlineQueue and the backend toolkit are for backend authors: `@roster/core/spi`.
+export { assertValidRegistration } from './validation.js';

@@ -76,6 +76,11 @@ class Mirror implements MirrorBackend {
     return this.primary.name;
   }
 
+  /** The primary's: metrics of a mirrored instance are labelled like the backend it reads. */
+  get namespace(): string | undefined {
+    return this.primary.namespace;
+  }
+
   get supports() {
     return this.primary.supports;
   }

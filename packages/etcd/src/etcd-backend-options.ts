@@ -1,5 +1,8 @@
-import type { BackendFactoryOptions } from '@roster/core';
-import type { Etcd3, IOptions } from 'etcd3';
+// The options of etcdBackend(): their documentation, validation, and the client they describe.
+import { InvalidOptionsError } from '@roster/core';
+import { assertValidNamespace, type BackendFactoryOptions, numberOption } from '@roster/core/spi';
+import { Etcd3, type IOptions } from 'etcd3';
+import { DEFAULT_PREFIX, KeyLayout } from './key-layout.js';
 
 /** Settings every form of {@link EtcdBackendOptions} takes. */
 export interface EtcdCommonOptions extends BackendFactoryOptions {
@@ -30,3 +33,65 @@ export interface EtcdClientOptions extends EtcdCommonOptions {
 
 /** Options of {@link etcdBackend}: either `hosts` (and etcd3 options) or a `client`. */
 export type EtcdBackendOptions = EtcdHostsOptions | EtcdClientOptions;
+
+const DEFAULT_CONNECT_TIMEOUT = 5_000;
+const DEFAULT_REQUEST_TIMEOUT = 5_000;
+
+/** The options, checked and with their defaults: what the backend runs on. */
+export interface EtcdSettings {
+  readonly namespace: string;
+  readonly layout: KeyLayout;
+  readonly connectTimeout: number;
+  readonly requestTimeout: number;
+  /** The hosts as one string for messages. */
+  readonly hosts: string;
+  /** False when the application gave the client: the backend never closes it. */
+  readonly ownsClient: boolean;
+}
+
+/** Checks the options (an `InvalidOptionsError` names the first bad one) and fills in defaults. */
+export function resolveEtcdSettings(options: EtcdBackendOptions): EtcdSettings {
+  const namespace = options.namespace ?? 'default';
+  assertValidNamespace(namespace);
+  const layout = new KeyLayout(options.prefix ?? DEFAULT_PREFIX, namespace);
+  const ms = (fallback: number) => ({ fallback, above: 0, integer: false, unit: 'ms' });
+  const connectTimeout = numberOption('connectTimeout', options.connectTimeout, ms(DEFAULT_CONNECT_TIMEOUT));
+  const requestTimeout = numberOption('requestTimeout', options.requestTimeout, ms(DEFAULT_REQUEST_TIMEOUT));
+  const common = { namespace, layout, connectTimeout, requestTimeout };
+  if (options.client) {
+    if (!(options.client instanceof Etcd3))
+      throw new InvalidOptionsError(
+        'etcd client must be an Etcd3 instance from the etcd3 package (not a namespace())',
+      );
+    return { ...common, ownsClient: false, hosts: 'the given client' };
+  }
+  if (!options.hosts || (Array.isArray(options.hosts) && options.hosts.length === 0))
+    throw new InvalidOptionsError('etcdBackend needs `hosts` (e.g. "http://127.0.0.1:2379") or a `client`');
+  return {
+    ...common,
+    ownsClient: true,
+    hosts: Array.isArray(options.hosts) ? options.hosts.join(',') : options.hosts,
+  };
+}
+
+/** An etcd3 fault-handling policy that runs the call once: core retries, and a circuit breaker would hide a restarted server for 5 s. */
+const runOnce = {
+  execute: (fn: (context: { signal: AbortSignal }) => unknown) =>
+    Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
+} as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+
+/** The client the options describe (etcd3 options without Roster's own), calling each request once. */
+export function createClient(options: EtcdBackendOptions): Etcd3 {
+  const {
+    client: _client,
+    namespace: _ns,
+    prefix: _prefix,
+    connectTimeout: _c,
+    requestTimeout: _r,
+    ...rest
+  } = options as EtcdBackendOptions & IOptions;
+  return new Etcd3({
+    ...rest,
+    faultHandling: { host: () => runOnce, global: runOnce, ...rest.faultHandling },
+  });
+}

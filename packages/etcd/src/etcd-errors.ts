@@ -1,4 +1,5 @@
-import { BackendAuthError, BackendUnavailableError } from '@roster/core';
+// How etcd3 errors are recognised, and mapped to Roster's errors.
+import { type BackendFailure, backendErrorMapper } from '@roster/core/spi';
 import {
   EtcdAuthenticationFailedError,
   EtcdLeaseInvalidError,
@@ -19,34 +20,37 @@ export function isCompacted(error: unknown): boolean {
   return error instanceof Error && error.message.includes('required revision has been compacted');
 }
 
-/**
- * Turns what etcd3 / grpc-js throw into Roster's errors, naming the server and what to do. A
- * server that refuses the credentials or the operation is `BackendAuthError`: "unavailable" would
- * send an operator looking at the network, and retrying cannot help.
- */
-export function toBackendError(error: unknown, what: string, hosts: string): Error {
-  if (error instanceof BackendUnavailableError || error instanceof BackendAuthError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+/** Which of the failures core tells apart an etcd3 / grpc-js error is, when it is no network error. */
+function classify(error: unknown, message: string): BackendFailure | undefined {
   if (
     error instanceof EtcdAuthenticationFailedError ||
     error instanceof EtcdUserNotFoundError ||
     /authentication failed|invalid user ID or password|user name not found/.test(message)
   )
-    return new BackendAuthError(
-      `etcd at ${hosts} rejected the credentials while trying to ${what}: ${message}. Check auth.username and auth.password`,
-      { cause: error },
-    );
+    return 'auth-refused';
   if (error instanceof EtcdPermissionDeniedError || /permission denied/.test(message))
-    return new BackendAuthError(
-      `etcd at ${hosts} denied permission to ${what}: ${message}. The user needs a readwrite role on the prefix (see the @roster/etcd README)`,
-      { cause: error },
-    );
+    return 'permission-denied';
   if (
     /user name is empty|auth.*not enabled|invalid auth token|token/.test(message) &&
     /auth|token/i.test(message)
   )
-    return new BackendAuthError(`etcd at ${hosts} refused to ${what}: ${message}`, { cause: error });
-  return new BackendUnavailableError(`etcd at ${hosts} is unavailable; could not ${what}: ${message}`, {
-    cause: error,
-  });
+    return 'auth-refused';
+  return undefined;
+}
+
+/**
+ * Turns what etcd3 / grpc-js throw into Roster's errors (see `backendErrorMapper`), naming the
+ * server and what to do. A server that refuses the credentials or the operation is
+ * `BackendAuthError`: "unavailable" would send an operator looking at the network, and retrying
+ * cannot help.
+ */
+export function toBackendError(error: unknown, what: string, hosts: string): Error {
+  return backendErrorMapper({
+    server: `etcd at ${hosts}`,
+    classify,
+    hints: {
+      'auth-refused': 'check auth.username and auth.password',
+      'permission-denied': 'the user needs a readwrite role on the prefix (see the @roster/etcd README)',
+    },
+  })(error, what);
 }

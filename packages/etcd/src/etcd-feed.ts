@@ -1,4 +1,6 @@
-import type { BackendChange, BackendWatch, Logger } from '@roster/core';
+// watch() on etcd: an etcd watch from a revision, with deletes told apart (unregistered or expired), resync on compaction.
+import type { Logger } from '@roster/core';
+import type { BackendChange, BackendWatch } from '@roster/core/spi';
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import { type KeyLayout, prefixEnd } from './key-layout.js';
 import { endQuietly } from './lease-keep-alive.js';

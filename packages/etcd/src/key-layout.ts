@@ -1,4 +1,6 @@
-import { InvalidOptionsError, idProblem } from '@roster/core';
+// The etcd keys of one namespace: node, history, leave marker and config keys under one prefix.
+import { InvalidOptionsError } from '@roster/core';
+import { idProblem } from '@roster/core/spi';
 
 const PREFIX_PATTERN = /^[A-Za-z0-9_.=-]+(\/[A-Za-z0-9_.=-]+)*$/;
 

@@ -1,3 +1,4 @@
+// Batches the compare-and-set reads of the heartbeats of one tick into one read-only transaction.
 import type { IKeyValue } from 'etcd3';
 
 /** etcd's default `--max-txn-ops`: the most operations one transaction may hold. */

@@ -1,3 +1,4 @@
+// One-shot lease renewals over a few LeaseKeepAlive streams (etcd3's own keep-alive renews forever).
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;

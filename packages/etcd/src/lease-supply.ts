@@ -1,3 +1,4 @@
+// Leases granted ahead of time, so a registration does not wait for a grant.
 /** Spares kept granted ahead of time: enough for a burst of registrations back to back. */
 const SPARES = 4;
 

@@ -1,3 +1,4 @@
+// How a ttl in ms maps onto etcd leases, which count whole seconds: the lease plan.
 /**
  * How a ttl in ms maps onto etcd leases, which count whole seconds from the moment the server
  * receives a grant or a keep-alive.

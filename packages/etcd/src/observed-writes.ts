@@ -1,3 +1,4 @@
+// The observed plan's clock: how long this process has seen each key at the same revision.
 import { performance } from 'node:perf_hooks';
 
 /**

@@ -1,25 +1,27 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   BackendAuthError,
-  type BackendChange,
   BackendUnavailableError,
   ConfigMismatchError,
   createDiscovery,
   type DiscoveryOptions,
-  type Logger,
   type NodeDiscovery,
 } from '@roster/core';
+import { describeConformance, Recorder, waitFor, wellFormedProblem } from '@roster/core/conformance';
+import type { BackendChange } from '@roster/core/spi';
 import {
-  describeConformance,
-  Recorder,
-  spawnOwnerProcess,
-  waitFor,
-  wellFormedProblem,
-} from '@roster/core/conformance';
-import { freePort, type ServiceHandle, startEtcd, startEtcdCluster } from '@roster/test-services';
+  captureLogger,
+  ensureBuilt,
+  freePort,
+  freshNamespace,
+  open as openForTest,
+  type ServiceHandle,
+  startEtcd,
+  startEtcdCluster,
+  startOwnerProcess,
+} from '@roster/test-services';
 import { Etcd3 } from 'etcd3';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { etcdBackend } from '../src/index.js';
@@ -40,44 +42,28 @@ describeConformance({
   name: 'etcd',
   createBackend: ({ namespace }) => etcdBackend({ hosts: server.url, namespace }),
   faults: { restart: () => server.restart(), pause: (ms) => server.pause(ms) },
-  ownerProcess: async ({ namespace, id, ttl }) => {
-    ensureBuilt();
-    return spawnOwnerProcess(fileURLToPath(new URL('./fixtures/owner.mjs', import.meta.url)), [
-      server.url,
-      namespace,
-      id,
-      String(ttl),
-    ]);
-  },
+  ownerProcess: (context) => owner(context),
 });
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+
+/** The test kit's owner process on this package: owns `id` and heartbeats it until killed. */
+function owner(context: { namespace: string; id: string; ttl: number }) {
+  return startOwnerProcess({
+    packageDir,
+    factory: 'etcdBackend',
+    backend: { hosts: server.url },
+    ...context,
+  });
+}
 
 // ---- etcd-specific ------------------------------------------------------------------------------
 
-let counter = 0;
-function freshNamespace(): string {
-  counter += 1;
-  return `et${Date.now().toString(36)}${counter}`;
-}
-
-function recordingLogger(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  return {
-    warnings,
-    debug() {},
-    info() {},
-    warn: (message) => void warnings.push(message),
-    error: (message) => void warnings.push(message),
-  };
-}
-
-async function open(namespace: string, options: Partial<DiscoveryOptions> = {}): Promise<NodeDiscovery> {
-  const discovery = await createDiscovery({
-    backend: etcdBackend({ hosts: server.url, namespace }),
-    ttl: TTL,
-    ...options,
-  });
-  onTestFinished(() => discovery.close({ unregister: false }).catch(() => {}));
-  return discovery;
+/** A discovery on the test server, closed when the test ends. */
+function open(namespace: string, options: Partial<DiscoveryOptions> = {}): Promise<NodeDiscovery> {
+  return openForTest(() =>
+    createDiscovery({ backend: etcdBackend({ hosts: server.url, namespace }), ttl: TTL, ...options }),
+  );
 }
 
 function rawClient(hosts = server.url, auth?: { username: string; password: string }): Etcd3 {
@@ -99,23 +85,9 @@ function view(d: NodeDiscovery): string {
     .join(',');
 }
 
-/** Builds dist/ when it is missing or older than src/: the SIGKILL test runs the package as a user would. */
-function ensureBuilt(): void {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const dist = `${root}dist/index.js`;
-  const newestSource = Math.max(...readdirSync(`${root}src`).map((f) => statSync(`${root}src/${f}`).mtimeMs));
-  if (existsSync(dist) && statSync(dist).mtimeMs >= newestSource) return;
-  const build = spawnSync(`${root}node_modules/.bin/tsup`, [], {
-    cwd: root,
-    stdio: 'pipe',
-    encoding: 'utf8',
-  });
-  if (build.status !== 0) throw new Error(`building @roster/etcd failed:\n${build.stdout}\n${build.stderr}`);
-}
-
 describe.sequential('etcd', () => {
   it('a server restart keeps the records; watchers resume without a spurious left', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const a = await open(ns);
     const b = await open(ns);
     const watch = record(b);
@@ -137,26 +109,14 @@ describe.sequential('etcd', () => {
   }, 60_000);
 
   it('an owner killed with SIGKILL leaves expired within ttl + the bound', async () => {
-    ensureBuilt();
-    const ns = freshNamespace();
+    ensureBuilt(packageDir); // before the clock starts: a stale build is rebuilt synchronously
+    const ns = freshNamespace('et');
     const watcher = await open(ns);
     const watch = record(watcher);
-    const fixture = fileURLToPath(new URL('./fixtures/owner.mjs', import.meta.url));
-    const child: ChildProcess = spawn(process.execPath, [fixture, server.url, ns, 'victim-1', String(TTL)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    onTestFinished(() => void child.kill('SIGKILL'));
-    const ready = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /ready (\d+)/.exec(out);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`the owner process exited early (${code})`)));
-    });
+    const victim = await owner({ namespace: ns, id: 'victim-1', ttl: TTL });
     await watch.next('joined victim-1', (e) => e.type === 'joined' && e.node.id === 'victim-1');
-    child.kill('SIGKILL');
+    // Heartbeats are lease keep-alives (silent): time from the owner's last one.
+    const ready = await victim.killAfterHeartbeat();
     const left = await watch.next(
       'left victim-1',
       (e) => e.type === 'left' && e.node.id === 'victim-1',
@@ -169,7 +129,7 @@ describe.sequential('etcd', () => {
   }, 30_000);
 
   it('a pause beyond the ttl loses the leases; owners get a new one and views converge', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const lost: [string, string][] = [];
     const a = await open(ns, { onOwnNodeLost: (node, reason) => lost.push([node.id, reason]) });
     const b = await open(ns);
@@ -196,9 +156,9 @@ describe.sequential('etcd', () => {
   }, 60_000);
 
   it('compaction under a watcher ends the feed with resync; core re-lists and stays right', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const raw = etcdBackend({ hosts: server.url, namespace: ns });
-    await raw.open({ ttl: TTL, logger: recordingLogger() });
+    await raw.open({ ttl: TTL, logger: captureLogger() });
     onTestFinished(() => raw.close());
     const a = await open(ns);
     const b = await open(ns);
@@ -230,9 +190,9 @@ describe.sequential('etcd', () => {
   });
 
   it('the feed tells an explicit delete, a lease expiry and a foreign delete apart', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const writer = etcdBackend({ hosts: server.url, namespace: ns });
-    await writer.open({ ttl: TTL, logger: recordingLogger() });
+    await writer.open({ ttl: TTL, logger: captureLogger() });
     onTestFinished(() => writer.close());
     const snapshot = await writer.list();
     const changes: BackendChange[] = [];
@@ -256,9 +216,9 @@ describe.sequential('etcd', () => {
   }, 20_000);
 
   it('compare-and-set: a stale revision or an existing key is a conflict and writes nothing', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const backend = etcdBackend({ hosts: server.url, namespace: ns });
-    await backend.open({ ttl: TTL, logger: recordingLogger() });
+    await backend.open({ ttl: TTL, logger: captureLogger() });
     onTestFinished(() => backend.close());
     const v1 = new TextEncoder().encode('1');
     const first = await backend.put('cas', v1, { expectedRevision: null });
@@ -274,7 +234,7 @@ describe.sequential('etcd', () => {
     expect(new TextDecoder().decode((await backend.get('cas'))!.value)).toBe('2');
     // Another backend (another process) compare-and-sets with a revision it read, not one it wrote.
     const other = etcdBackend({ hosts: server.url, namespace: ns });
-    await other.open({ ttl: TTL, logger: recordingLogger() });
+    await other.open({ ttl: TTL, logger: captureLogger() });
     onTestFinished(() => other.close());
     const seen = (await other.get('cas'))!;
     expect(
@@ -285,8 +245,8 @@ describe.sequential('etcd', () => {
   });
 
   it('a value under the prefix that is not a record is skipped and logged; watchers carry on', async () => {
-    const ns = freshNamespace();
-    const logger = recordingLogger();
+    const ns = freshNamespace('et');
+    const logger = captureLogger();
     const client = rawClient();
     await client.put(`roster/${ns}/nodes/foreign-1`).value('not json');
     await client.put(`roster/${ns}/nodes/bad/id`).value('x');
@@ -304,7 +264,7 @@ describe.sequential('etcd', () => {
   });
 
   it('another ttl on an existing namespace is a ConfigMismatchError', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     await open(ns);
     await expect(
       createDiscovery({ backend: etcdBackend({ hosts: server.url, namespace: ns }), ttl: TTL + 1000 }),
@@ -337,7 +297,7 @@ describe.sequential('etcd', () => {
   });
 
   it('a client passed in is used and never closed', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const client = rawClient();
     const a = await createDiscovery({ backend: etcdBackend({ client, namespace: ns }), ttl: TTL });
     await a.register({ id: 'mine-1' });
@@ -371,7 +331,7 @@ describe.sequential('etcd heartbeats without fan-out (rule 2)', () => {
   afterAll(() => quiet?.stop());
 
   it('an idle cluster creates no revisions and sends watchers nothing; owners stay alive', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const owners = [await openQuiet(ns), await openQuiet(ns), await openQuiet(ns)];
     const watcher = await openQuiet(ns);
     const watch = record(watcher);
@@ -398,10 +358,10 @@ describe.sequential('etcd heartbeats without fan-out (rule 2)', () => {
   }, 30_000);
 
   it('a plain heartbeat is a keep-alive: same revision, nothing in the feed, the TTL restarts', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     quiet ??= await startEtcd();
     const owner = etcdBackend({ hosts: quiet.url, namespace: ns });
-    await owner.open({ ttl: 1100, logger: recordingLogger() });
+    await owner.open({ ttl: 1100, logger: captureLogger() });
     onTestFinished(() => owner.close());
     expect(owner.supports).toMatchObject({ silentHeartbeats: true, nativeExpiryEvents: true });
     const first = await owner.put('beat-1', bytes('v1'));
@@ -435,11 +395,11 @@ describe.sequential('etcd heartbeats without fan-out (rule 2)', () => {
   }, 20_000);
 
   it('a plain heartbeat checks the revision: a record another writer replaced is a conflict', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const a = etcdBackend({ hosts: server.url, namespace: ns });
     const b = etcdBackend({ hosts: server.url, namespace: ns });
-    await a.open({ ttl: TTL, logger: recordingLogger() });
-    await b.open({ ttl: TTL, logger: recordingLogger() });
+    await a.open({ ttl: TTL, logger: captureLogger() });
+    await b.open({ ttl: TTL, logger: captureLogger() });
     onTestFinished(() => Promise.all([a.close(), b.close()]).then(() => {}));
     const mine = await a.put('cas-beat', bytes('a'));
     const r1 = mine.ok ? mine.revision : -1;
@@ -471,7 +431,7 @@ describe.sequential('etcd heartbeats without fan-out (rule 2)', () => {
   });
 
   it('history skips plain heartbeats and returns at most limit states', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const a = await open(ns, { autoHeartbeat: false });
     await a.register({ id: 'h-1', load: 1 });
     await a.heartbeat('h-1');
@@ -486,9 +446,9 @@ describe.sequential('etcd heartbeats without fan-out (rule 2)', () => {
 
 describe('etcd leases', () => {
   it('unconditional puts (mirror, copy, follow) leave no lease behind', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const backend = etcdBackend({ hosts: server.url, namespace: ns });
-    await backend.open({ ttl: TTL, logger: recordingLogger() });
+    await backend.open({ ttl: TTL, logger: captureLogger() });
     onTestFinished(() => backend.close());
     const client = rawClient();
     const count = async () => (await client.leaseClient.leaseLeases()).leases.length;
@@ -519,7 +479,7 @@ describe.concurrent('etcd ttl bounds', () => {
       expect,
       onTestFinished: finished,
     }) => {
-      const ns = freshNamespace();
+      const ns = freshNamespace('et');
       const opened: NodeDiscovery[] = [];
       finished(() =>
         Promise.all(opened.map((d) => d.close({ unregister: false }).catch(() => {}))).then(() => {}),
@@ -555,7 +515,7 @@ describe.concurrent('etcd ttl bounds', () => {
 
 /** Runs a fixture as its own process; lines it prints are kept with their arrival time. */
 function runFixture(name: string, args: string[]) {
-  ensureBuilt();
+  ensureBuilt(packageDir);
   const file = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
   const child = spawn(process.execPath, [file, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   onTestFinished(() => void child.kill('SIGKILL'));
@@ -587,9 +547,9 @@ describe.sequential('etcd with a default server (2 s minimum lease): the observe
     // One member with etcd's default 1 s election timeout: it grants no lease under 2 s.
     slow ??= await startEtcdCluster({ size: 1 });
     const hosts = slow.url;
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const raw = etcdBackend({ hosts, namespace: ns });
-    await raw.open({ ttl, logger: recordingLogger() });
+    await raw.open({ ttl, logger: captureLogger() });
     onTestFinished(() => raw.close());
     expect(raw.supports).toMatchObject({ nativeExpiryEvents: false, silentHeartbeats: false });
     const opened: NodeDiscovery[] = [];
@@ -631,10 +591,10 @@ describe.sequential('etcd with a default server (2 s minimum lease): the observe
 
 describe.sequential('etcd request timeout (rule 14)', () => {
   it('with the server frozen, every call settles within requestTimeout and close() finishes', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const options = { hosts: server.url, namespace: ns, requestTimeout: 1000, connectTimeout: 1000 };
     const raw = etcdBackend(options);
-    await raw.open({ ttl: TTL, logger: recordingLogger() });
+    await raw.open({ ttl: TTL, logger: captureLogger() });
     onTestFinished(() => raw.close());
     const discovery = await createDiscovery({
       backend: etcdBackend(options),
@@ -666,7 +626,7 @@ describe.sequential('etcd request timeout (rule 14)', () => {
       timed('get', () => raw.get('ice-raw')),
       timed('list', () => raw.list()),
       timed('history', () => raw.history!('ice-raw', 5)),
-      timed('open', () => etcdBackend(options).open({ ttl: TTL, logger: recordingLogger() })),
+      timed('open', () => etcdBackend(options).open({ ttl: TTL, logger: captureLogger() })),
       timed('register', () => discovery.register({ id: 'ice-3' })),
       timed('heartbeat', () => discovery.heartbeat('ice-1')),
       timed('unregister', () => discovery.unregister('ice-2')),
@@ -683,7 +643,7 @@ describe.sequential('etcd request timeout (rule 14)', () => {
   }, 30_000);
 
   it('a process exits by itself after close() against a frozen server', async () => {
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const fixture = runFixture('close-exits.mjs', [server.url, ns, 'frozen']);
     await fixture.line('ready');
     const thawed = server.pause(6000);
@@ -708,7 +668,7 @@ describe.sequential('etcd request timeout (rule 14)', () => {
     const port = (silent.address() as { port: number }).port;
     const fixture = runFixture('close-exits.mjs', [
       `http://127.0.0.1:${port}`,
-      freshNamespace(),
+      freshNamespace('et'),
       'failed-open',
     ]);
     const failed = await fixture.line('failed');
@@ -742,7 +702,7 @@ describe.sequential('etcd with auth', () => {
     await root.auth.authEnable();
     root.close();
 
-    const ns = freshNamespace();
+    const ns = freshNamespace('et');
     const auth = { username: 'app', password: 'app-pw' };
     const a = await createDiscovery({
       backend: etcdBackend({ hosts: secured.url, namespace: ns, auth }),
@@ -771,7 +731,7 @@ describe.sequential('etcd with auth', () => {
     });
     await expect(wrong).rejects.toBeInstanceOf(BackendAuthError);
     await expect(wrong).rejects.toMatchObject({ code: 'ERR_BACKEND_AUTH' });
-    await expect(wrong).rejects.toThrow(/rejected the credentials/);
+    await expect(wrong).rejects.toThrow(/refused the credentials/);
 
     const outside = createDiscovery({
       backend: etcdBackend({ hosts: secured.url, namespace: ns, auth, prefix: 'elsewhere' }),

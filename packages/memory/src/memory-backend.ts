@@ -1,3 +1,4 @@
+import { DiscoveryClosedError, type NamespaceInspection } from '@roster/core';
 import {
   assertValidKey,
   assertValidNamespace,
@@ -6,18 +7,20 @@ import {
   type BackendChange,
   type BackendEntry,
   type BackendFactoryOptions,
+  BackendLifecycle,
   type BackendOpenContext,
   type BackendSnapshot,
   type BackendWatch,
   type DiscoveryBackend,
-  DiscoveryClosedError,
-  InvalidOptionsError,
+  numberOption,
   type PutOptions,
   type PutResult,
+  revisionCursor,
   type WriteCondition,
-} from '@roster/core';
+} from '@roster/core/spi';
 import type { MemoryNamespace } from './memory-namespace.js';
 import { defaultMemoryStore, type MemoryStore, MemoryStoreImpl } from './memory-store.js';
+import { inspectMemoryNamespace } from './namespace-inspect.js';
 
 /** Options of {@link memoryBackend}. */
 export interface MemoryBackendOptions extends BackendFactoryOptions {
@@ -53,30 +56,33 @@ class MemoryBackend implements DiscoveryBackend {
   readonly name = 'memory';
   readonly supports: BackendCapabilities = { persistent: true, history: true, nativeExpiryEvents: true };
   private readonly store: MemoryStoreImpl;
-  private readonly namespaceName: string;
-  private namespace: MemoryNamespace | undefined;
+  /** The namespace's name: core reports it in metrics (`roster.namespace`). */
+  readonly namespace: string;
+  private opened: MemoryNamespace | undefined;
   private readonly watches = new Set<MemoryWatch>();
   private disconnect: (() => void) | undefined;
-  private closed = false;
+  private readonly lifecycle = new BackendLifecycle('memory');
   private readonly requestTimeout: number;
 
   constructor(options: MemoryBackendOptions) {
     const store = options.store ?? defaultMemoryStore;
     if (!(store instanceof MemoryStoreImpl)) throw new TypeError('store must come from createMemoryStore()');
     this.store = store;
-    this.namespaceName = options.namespace ?? 'default';
-    assertValidNamespace(this.namespaceName);
-    const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
-    if (typeof requestTimeout !== 'number' || !Number.isFinite(requestTimeout) || requestTimeout <= 0)
-      throw new InvalidOptionsError(
-        `requestTimeout must be a positive number of ms, got ${String(requestTimeout)}`,
-      );
-    this.requestTimeout = requestTimeout;
+    this.namespace = options.namespace ?? 'default';
+    assertValidNamespace(this.namespace);
+    this.requestTimeout = numberOption('requestTimeout', options.requestTimeout, {
+      fallback: DEFAULT_REQUEST_TIMEOUT,
+      above: 0,
+      integer: false,
+      unit: 'ms',
+    });
   }
 
   async open(context: BackendOpenContext): Promise<void> {
+    this.lifecycle.beginOpen();
     await this.store.reachable(this.requestTimeout);
-    this.namespace = this.store.open(this.namespaceName, context.ttl);
+    this.lifecycle.assertOpening();
+    this.opened = this.store.open(this.namespace, context.ttl);
     this.disconnect = this.store.connect({
       disconnected: () => {
         for (const watch of this.watches) watch.disconnected();
@@ -85,6 +91,7 @@ class MemoryBackend implements DiscoveryBackend {
         for (const watch of [...this.watches]) watch.reconnected();
       },
     });
+    this.lifecycle.opened();
   }
 
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
@@ -103,7 +110,9 @@ class MemoryBackend implements DiscoveryBackend {
   async delete(key: string, condition: WriteCondition = {}): Promise<boolean> {
     assertValidKey(key);
     const namespace = await this.ready();
-    return namespace.delete(key, condition.expectedRevision ?? undefined, 'unregistered');
+    // expectedRevision null ("only if absent") never deletes anything.
+    if (condition.expectedRevision === null) return false;
+    return namespace.delete(key, condition.expectedRevision, 'unregistered');
   }
 
   async get(key: string): Promise<BackendEntry | undefined> {
@@ -116,9 +125,10 @@ class MemoryBackend implements DiscoveryBackend {
   }
 
   watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
-    const namespace = this.namespace;
-    if (!namespace || this.closed) throw new DiscoveryClosedError('the memory backend is not open');
-    const watch = new MemoryWatch(namespace, Number(cursor), onChange, () => this.watches.delete(watch));
+    this.lifecycle.assertOpen();
+    const namespace = this.opened as MemoryNamespace;
+    const after = revisionCursor(this.name, cursor);
+    const watch = new MemoryWatch(namespace, after, onChange, () => this.watches.delete(watch));
     this.watches.add(watch);
     return watch;
   }
@@ -127,17 +137,21 @@ class MemoryBackend implements DiscoveryBackend {
     return (await this.ready()).historyOf(key, limit);
   }
 
+  async inspect(): Promise<NamespaceInspection> {
+    if (this.lifecycle.isClosed) throw new DiscoveryClosedError('the memory backend is closed');
+    return inspectMemoryNamespace(this.store, this.namespace, this.requestTimeout);
+  }
+
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.lifecycle.beginClose()) return;
     for (const watch of [...this.watches]) await watch.stop();
     this.disconnect?.();
   }
 
   private async ready(): Promise<MemoryNamespace> {
-    if (this.closed || !this.namespace) throw new DiscoveryClosedError('the memory backend is not open');
+    this.lifecycle.assertOpen();
     await this.store.reachable(this.requestTimeout);
-    return this.namespace;
+    return this.opened as MemoryNamespace;
   }
 }
 

@@ -1,4 +1,4 @@
-import { type BackendChange, type BackendEntry, DeadlineQueue } from '@roster/core';
+import { type BackendChange, type BackendEntry, DeadlineQueue } from '@roster/core/spi';
 
 const LOG_SIZE = 10_000;
 const HISTORY_DEPTH = 10;
@@ -94,11 +94,6 @@ export class MemoryNamespace {
     const held = this.frozen ?? [];
     this.frozen = undefined;
     this.expire(held);
-  }
-
-  dispose(): void {
-    this.expiry.stop();
-    this.listeners.clear();
   }
 
   private expire(keys: string[]): void {

@@ -77,6 +77,11 @@ export class MemoryStoreImpl implements MemoryStore {
     return namespace;
   }
 
+  /** The namespace if some backend opened it, without creating it (see `inspect()`). */
+  find(name: string): MemoryNamespace | undefined {
+    return this.namespaces.get(name);
+  }
+
   connect(connection: MemoryConnection): () => void {
     this.connections.add(connection);
     return () => this.connections.delete(connection);

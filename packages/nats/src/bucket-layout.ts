@@ -1,3 +1,4 @@
+// Where a namespace lives on a NATS server (bucket and stream names) and how its buckets are created and checked.
 import { StorageType } from '@nats-io/jetstream';
 import type { KV, Kvm, KvOptions, KvStatus } from '@nats-io/kv';
 import { ConfigMismatchError } from '@roster/core';

@@ -1,4 +1,5 @@
-import { type BackendChange, idProblem } from '@roster/core';
+// One message of a records bucket's stream as a change of the backend feed (or a skipped foreign key).
+import { type BackendChange, idProblem } from '@roster/core/spi';
 
 /**
  * The parts of a JetStream message (a `JsMsg` or a stored message) the feed reads. Kept minimal

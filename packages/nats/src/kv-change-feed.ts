@@ -1,5 +1,7 @@
+// The change feed of a records bucket: an ordered consumer from a cursor, ended by resync when continuity is lost.
 import type { ConsumerMessages, JetStreamClient, JsMsg, PushConsumer } from '@nats-io/jetstream';
-import type { BackendChange, BackendWatch, Logger } from '@roster/core';
+import type { Logger } from '@roster/core';
+import type { BackendChange, BackendWatch } from '@roster/core/spi';
 import type { BucketLayout } from './bucket-layout.js';
 import { translateMessage } from './feed-message.js';
 
@@ -36,7 +38,7 @@ export class KvChangeFeed implements BackendWatch {
 
   /**
    * The stream's last sequence at the previous check, when this feed had not delivered it yet.
-   * If the next check finds the feed still short of it, the feed is stuck (see `checkStream`).
+   * If the next check finds the feed still short of it, the feed is stuck (see `StreamWatchdog.check`).
    */
   awaiting: number | undefined;
 

@@ -1,5 +1,7 @@
+// list() on NATS: every live key of the records bucket at one stream sequence, with its age by the server's clock.
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { type BackendEntry, type BackendSnapshot, BackendUnavailableError, type Logger } from '@roster/core';
+import { BackendUnavailableError, type Logger } from '@roster/core';
+import type { BackendEntry, BackendSnapshot } from '@roster/core/spi';
 import type { BucketLayout } from './bucket-layout.js';
 import { translateMessage } from './feed-message.js';
 

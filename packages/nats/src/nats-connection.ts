@@ -1,7 +1,8 @@
+// Opening the NATS connection and the JetStream manager, failing fast with errors that say what to fix.
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { BackendAuthError, BackendUnavailableError } from '@roster/core';
-import { isAuthFailure } from './nats-errors.js';
+import { BackendAuthError, BackendUnavailableError, type Logger } from '@roster/core';
+import { isAuthFailure, isTemporarilyUnavailable } from './nats-errors.js';
 import { probeServer } from './server-probe.js';
 
 /** Ms the first connect may take before `open()` gives up. */
@@ -39,7 +40,7 @@ export async function openConnection(options: NodeConnectionOptions): Promise<Na
   // A server configured for TLS-first waits for our handshake: it greets no one in plain text.
   if (options.tls?.handshakeFirst !== true) {
     const list = serverList(options.servers);
-    const results = await Promise.all(list.map((s) => probeServer(s, timeout)));
+    const results = await Promise.all(list.map((s) => probeServer(s, timeout, options.tls ?? undefined)));
     const answering = list.filter((_, i) => results[i]?.ok);
     if (answering.length === 0) {
       const reasons = [
@@ -99,5 +100,26 @@ export async function openJetStream(
         { cause: error },
       );
     throw new BackendUnavailableError(`JetStream at ${server} did not answer: ${message}`, { cause: error });
+  }
+}
+
+/**
+ * Retries a step of `open()` while a JetStream cluster elects a leader (right after a restart or
+ * a failover), with a short capped backoff, as long as `stillOpening()`; the open deadline ends it.
+ */
+export async function untilAvailable<T>(
+  step: () => Promise<T>,
+  stillOpening: () => boolean,
+  logger: Logger,
+  server: string,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!isTemporarilyUnavailable(error) || !stillOpening()) throw error;
+      logger.info(`JetStream at ${server} is temporarily unavailable; retrying`, { attempt });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1_000)));
+    }
   }
 }

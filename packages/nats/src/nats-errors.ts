@@ -1,5 +1,6 @@
+// How nats.js errors are recognised, and mapped to Roster's errors.
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { BackendAuthError, BackendUnavailableError, DiscoveryError } from '@roster/core';
+import { type BackendFailure, backendErrorMapper } from '@roster/core/spi';
 
 /**
  * A compare-and-set write the server refused because the key moved (`wrong last sequence`):
@@ -51,18 +52,27 @@ export function isAuthFailure(error: unknown): boolean {
   );
 }
 
+/** Which of the failures core tells apart a nats.js error is, when it is no network error. */
+function classify(error: unknown): BackendFailure | undefined {
+  if (!isAuthFailure(error)) return undefined;
+  const { name, message } = error as Error;
+  return name === 'PermissionViolationError' || /permissions violation/i.test(message)
+    ? 'permission-denied'
+    : 'auth-refused';
+}
+
 /**
- * Everything else that fails an operation: a permission the user lacks (`BackendAuthError`), the
- * connection down or closed, a request timed out, the server refused. Roster's own errors pass
- * through unchanged.
+ * What fails an operation, as a Roster error (see `backendErrorMapper`): a permission the user
+ * lacks or refused credentials (`BackendAuthError`), the connection down or closed, a request
+ * timed out, the server refused (`BackendUnavailableError`). Roster's own errors pass through.
  */
 export function toBackendError(error: unknown, what: string, server: string): Error {
-  if (error instanceof DiscoveryError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  if (isAuthFailure(error))
-    return new BackendAuthError(
-      `NATS ${what} was refused at ${server}: ${reason}; the user lacks a permission the README lists`,
-      { cause: error },
-    );
-  return new BackendUnavailableError(`NATS ${what} failed at ${server}: ${reason}`, { cause: error });
+  return backendErrorMapper({
+    server: `NATS at ${server}`,
+    classify,
+    hints: {
+      'permission-denied': 'the user lacks a permission the README lists',
+      'auth-refused': 'check user/pass, token, nkey or creds',
+    },
+  })(error, what);
 }

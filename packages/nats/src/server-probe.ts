@@ -1,4 +1,6 @@
+// Probes a NATS server's greeting before nats.js connects, so a port that never speaks NATS fails at once.
 import { connect } from 'node:net';
+import { type NatsTlsOptions, probeTls } from './tls-probe.js';
 
 /** What a probe of one server URL found. */
 export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -20,8 +22,12 @@ export function hostPort(server: string): { host: string; port: number } {
  * for a minute and more (nats.js 3.4, `NodeTransport._closed` skips a transport that never
  * connected). A probe we own is always destroyed, so `open()` can refuse such a server and leave
  * nothing behind.
+ *
+ * With `tls` given and a server that requires TLS, the probe also makes the TLS handshake and
+ * waits for the server to accept it (see `probeTls`), so a refused client certificate is named
+ * rather than waited out.
  */
-export function probeServer(server: string, timeout: number): Promise<ProbeResult> {
+export function probeServer(server: string, timeout: number, tls?: NatsTlsOptions): Promise<ProbeResult> {
   let target: { host: string; port: number };
   try {
     target = hostPort(server);
@@ -31,6 +37,7 @@ export function probeServer(server: string, timeout: number): Promise<ProbeResul
   return new Promise((resolve) => {
     let received = '';
     let settled = false;
+    let upgrading = false;
     const socket = connect({ host: target.host, port: target.port });
     const finish = (result: ProbeResult) => {
       if (settled) return;
@@ -43,9 +50,11 @@ export function probeServer(server: string, timeout: number): Promise<ProbeResul
       () =>
         finish({
           ok: false,
-          reason: received
-            ? 'the server does not speak the NATS protocol'
-            : `no NATS greeting within ${timeout} ms (not a NATS port, or the server is frozen)`,
+          reason: upgrading
+            ? `no answer to the TLS handshake within ${timeout} ms`
+            : received
+              ? 'the server does not speak the NATS protocol'
+              : `no NATS greeting within ${timeout} ms (not a NATS port, or the server is frozen)`,
         }),
       timeout,
     );
@@ -54,7 +63,16 @@ export function probeServer(server: string, timeout: number): Promise<ProbeResul
       received += chunk;
       if (received.length >= 5 && !received.startsWith('INFO '))
         finish({ ok: false, reason: 'the server does not speak the NATS protocol' });
-      else if (received.includes('\r\n')) finish({ ok: true });
+      else if (received.includes('\r\n')) {
+        if (!tls || !requiresTls(received)) return finish({ ok: true });
+        // From here the TLS socket owns the connection and reports its end.
+        upgrading = true;
+        socket.removeAllListeners('data');
+        socket.removeAllListeners('close');
+        socket.removeAllListeners('error');
+        socket.on('error', () => {});
+        void probeTls(socket, tls).then(finish);
+      }
     });
     socket.on('error', (error: NodeJS.ErrnoException) =>
       finish({
@@ -64,4 +82,16 @@ export function probeServer(server: string, timeout: number): Promise<ProbeResul
     );
     socket.on('close', () => finish({ ok: false, reason: 'the server closed the connection' }));
   });
+}
+
+/** The greeting's INFO says `tls_required: true` (nats-server sends it in plain text first). */
+function requiresTls(greeting: string): boolean {
+  const match = /^INFO\s+(\{.*\})\s*\r\n/.exec(greeting);
+  try {
+    return (
+      match?.[1] !== undefined && (JSON.parse(match[1]) as { tls_required?: unknown }).tls_required === true
+    );
+  } catch {
+    return false;
+  }
 }

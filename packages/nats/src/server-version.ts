@@ -1,3 +1,4 @@
+// Which nats-server versions write limit markers (expiry events), and the marker ttl to ask for.
 /** The first nats-server release whose KV buckets can write a marker when a key ages out. */
 export const LIMIT_MARKERS_SINCE = [2, 11, 2] as const;
 

@@ -4,7 +4,12 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { createDiscovery, type NodeDiscovery, silentLogger } from '@roster/core';
 import { Recorder, waitFor as until } from '@roster/core/conformance';
-import { type NatsClusterHandle, startNatsCluster } from '@roster/test-services';
+import {
+  freshNamespace,
+  type NatsClusterHandle,
+  open as openForTest,
+  startNatsCluster,
+} from '@roster/test-services';
 import { afterAll, describe, expect, it } from 'vitest';
 import { natsBackend } from '../src/index.js';
 
@@ -15,29 +20,18 @@ const TTL = 2_000;
 /** The failover case: a stream election plus a publish stuck for the request timeout fit in it. */
 const FAILOVER_TTL = 10_000;
 const GRACE = Math.max(1_000, TTL / 4);
-let counter = 0;
-const freshNamespace = (label: string) => `cl_${label}_${Date.now().toString(36)}_${counter++}`;
-
-function instances(onTestFinished: (fn: () => Promise<void>) => void) {
-  const opened: NodeDiscovery[] = [];
-  onTestFinished(async () => {
-    await Promise.all(opened.map((d) => d.close({ unregister: false }).catch(() => {})));
-  });
-  return async (namespace: string, servers: string[] = [...cluster.urls], ttl = TTL) => {
-    const discovery = await createDiscovery({
-      backend: natsBackend({ servers, namespace, replicas: 3 }),
-      ttl,
-    });
-    opened.push(discovery);
-    return discovery;
-  };
+/** A discovery on the cluster (or on `servers`), closed when the test ends. */
+function open(namespace: string, servers: string[] = [...cluster.urls], ttl = TTL): Promise<NodeDiscovery> {
+  return openForTest(() =>
+    createDiscovery({ backend: natsBackend({ servers, namespace, replicas: 3 }), ttl }),
+  );
 }
 
 describe('nats backend on a 3-node cluster (replicas 3)', () => {
   it('creates the buckets with 3 replicas; get() is a STREAM.MSG.GET (stream leader), never a direct get', async ({
     onTestFinished,
   }) => {
-    const ns = freshNamespace('leader');
+    const ns = freshNamespace('cl_leader_');
     const backend = natsBackend({ servers: [...cluster.urls], namespace: ns, replicas: 3 });
     onTestFinished(() => backend.close());
     await backend.open({ ttl: TTL, logger: silentLogger });
@@ -69,8 +63,7 @@ describe('nats backend on a 3-node cluster (replicas 3)', () => {
   it('a watcher on another member sees joins, and a silent owner is left expired within [ttl, ttl + grace]', async ({
     onTestFinished,
   }) => {
-    const open = instances(onTestFinished);
-    const ns = freshNamespace('expiry');
+    const ns = freshNamespace('cl_expiry_');
     // Each instance starts on a different member: the connection lists all, in a different order.
     const urls = [...cluster.urls];
     const owner = await open(ns, urls);
@@ -91,8 +84,7 @@ describe('nats backend on a 3-node cluster (replicas 3)', () => {
   it('the stream leader killed: owned nodes survive, and a later registration reaches the watcher', async ({
     onTestFinished,
   }) => {
-    const open = instances(onTestFinished);
-    const ns = freshNamespace('failover');
+    const ns = freshNamespace('cl_failover_');
     const owner = await open(ns, [...cluster.urls], FAILOVER_TTL);
     // The watcher stays connected through the failover (to a member that does not lead the
     // stream), so its feed's consumer, which lived on the leader, dies without a disconnect.

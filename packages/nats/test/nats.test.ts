@@ -4,7 +4,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -14,74 +13,61 @@ import {
   BackendUnavailableError,
   ConfigMismatchError,
   createDiscovery,
-  type DiscoveryBackend,
   type DiscoveryOptions,
   encodeRecord,
   InvalidOptionsError,
-  type Logger,
   type NodeDiscovery,
 } from '@roster/core';
-import { describeConformance, Recorder, spawnOwnerProcess, waitFor as until } from '@roster/core/conformance';
-import { freePort, type NatsServiceHandle, startNats } from '@roster/test-services';
+import { describeConformance, Recorder, waitFor as until } from '@roster/core/conformance';
+import type { DiscoveryBackend } from '@roster/core/spi';
+import {
+  captureLogger,
+  ensureBuilt,
+  freePort,
+  freshNamespace,
+  type NatsServiceHandle,
+  open as openForTest,
+  startNats,
+  startOwnerProcess,
+} from '@roster/test-services';
 import { afterAll, describe, expect, it } from 'vitest';
 import { natsBackend } from '../src/index.js';
 
 const server: NatsServiceHandle = await startNats();
 afterAll(() => server.stop());
 
+/** The owner-process fixture of the test kit, on this package's build. */
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const owner = (context: { namespace: string; id: string; ttl: number }) =>
+  startOwnerProcess({
+    packageDir,
+    factory: 'natsBackend',
+    backend: { servers: server.url },
+    ...context,
+  });
+
 describeConformance({
   name: 'nats',
   createBackend: ({ namespace }) => natsBackend({ servers: server.url, namespace }),
   faults: { restart: () => server.restart(), pause: (ms) => server.pause(ms) },
-  ownerProcess: ({ namespace, id, ttl }) =>
-    spawnOwnerProcess(fileURLToPath(new URL('./fixtures/owner-process.mjs', import.meta.url)), [
-      server.url,
-      namespace,
-      id,
-      String(ttl),
-    ]),
+  ownerProcess: owner,
 });
 
 // ---- NATS-specific ------------------------------------------------------------------------------
 
 const TTL = 1_000;
 const GRACE = Math.max(1_000, TTL / 4);
-let counter = 0;
-const freshNamespace = (label: string) => `nats_${label}_${Date.now().toString(36)}_${counter++}`;
-
-interface LogLine {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-}
-function capturingLogger(lines: LogLine[]): Logger {
-  const at = (level: LogLine['level']) => (message: string) => void lines.push({ level, message });
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-/** Instances opened by one test, closed when it ends (even when it fails). */
-function instances(onTestFinished: (fn: () => Promise<void>) => void) {
-  const opened: NodeDiscovery[] = [];
-  onTestFinished(async () => {
-    await Promise.all(opened.map((d) => d.close().catch(() => {})));
-  });
-  return async (namespace: string, options: Partial<DiscoveryOptions> & { url?: string } = {}) => {
-    const { url, ...rest } = options;
-    const discovery = await createDiscovery({
-      backend: natsBackend({ servers: url ?? server.url, namespace }),
-      ttl: TTL,
-      ...rest,
-    });
-    opened.push(discovery);
-    return discovery;
-  };
+/** A discovery on the test server (or `url`), closed when the test ends. */
+function open(namespace: string, options: Partial<DiscoveryOptions> & { url?: string } = {}) {
+  const { url, ...rest } = options;
+  return openForTest(() =>
+    createDiscovery({ backend: natsBackend({ servers: url ?? server.url, namespace }), ttl: TTL, ...rest }),
+  );
 }
 
 describe('nats backend', () => {
-  it('persistence: nodes survive a server restart; a new instance lists them and watchers resume', async ({
-    onTestFinished,
-  }) => {
-    const open = instances(onTestFinished);
-    const ns = freshNamespace('persist');
+  it('persistence: nodes survive a server restart; a new instance lists them and watchers resume', async () => {
+    const ns = freshNamespace('nats_persist_');
     const owner = await open(ns, { ttl: 5_000 });
     const watcher = await open(ns, { ttl: 5_000 });
     const watched = new Recorder(watcher);
@@ -106,33 +92,12 @@ describe('nats backend', () => {
     watched.stop();
   }, 40_000);
 
-  it('an owner process killed with SIGKILL is left expired at another instance within ttl + grace', async ({
-    onTestFinished,
-  }) => {
-    const open = instances(onTestFinished);
-    const ns = freshNamespace('kill');
+  it('an owner process killed with SIGKILL is left expired at another instance within ttl + grace', async () => {
+    ensureBuilt(packageDir); // before the clock starts: a stale build is rebuilt synchronously
+    const ns = freshNamespace('nats_kill_');
     const watcher = await open(ns);
     const watched = new Recorder(watcher);
-    const child = spawn(
-      process.execPath,
-      [
-        fileURLToPath(new URL('./fixtures/owner-process.mjs', import.meta.url)),
-        server.url,
-        ns,
-        'worker-1',
-        String(TTL),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    onTestFinished(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let lastSeen = 0;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      lastSeen = Math.max(lastSeen, (JSON.parse(line) as { lastSeen: number }).lastSeen);
-    });
+    const worker = await owner({ namespace: ns, id: 'worker-1', ttl: TTL });
     await until(
       'worker-1 joined at the watcher',
       () => watched.events.find((e) => e.type === 'joined' && e.node.id === 'worker-1'),
@@ -140,10 +105,9 @@ describe('nats backend', () => {
     );
     await until(
       'a few heartbeats',
-      () => lastSeen > 0 && watcher.get('worker-1')?.lastSeen !== watcher.get('worker-1')?.registeredAt,
+      () => watcher.get('worker-1')?.lastSeen !== watcher.get('worker-1')?.registeredAt,
     );
-    child.kill('SIGKILL');
-    await once(child, 'exit');
+    const lastSeen = await worker.killAfterHeartbeat();
     const left = await until('worker-1 left at the watcher', () =>
       watched.events.find((e) => e.type === 'left' && e.node.id === 'worker-1'),
     );
@@ -155,11 +119,8 @@ describe('nats backend', () => {
     watched.stop();
   });
 
-  it('a pause beyond the ttl: a silent owner registers again after resume and every view converges', async ({
-    onTestFinished,
-  }) => {
-    const open = instances(onTestFinished);
-    const ns = freshNamespace('pause');
+  it('a pause beyond the ttl: a silent owner registers again after resume and every view converges', async () => {
+    const ns = freshNamespace('nats_pause_');
     // No heartbeat is queued in the frozen server's socket, so the record surely ages out.
     const silent = await open(ns, { autoHeartbeat: false });
     const busy = await open(ns);
@@ -188,10 +149,10 @@ describe('nats backend', () => {
   it('a foreign value written with a raw KV client is skipped and logged at warn; the watcher goes on', async ({
     onTestFinished,
   }) => {
-    const open = instances(onTestFinished);
-    const ns = freshNamespace('foreign');
-    const lines: LogLine[] = [];
-    const watcher = await open(ns, { logger: capturingLogger(lines) });
+    const ns = freshNamespace('nats_foreign_');
+    const logger = captureLogger();
+    const lines = logger.entries;
+    const watcher = await open(ns, { logger });
     const watched = new Recorder(watcher);
     const nc = await connect({ servers: server.url });
     onTestFinished(() => nc.close());
@@ -214,7 +175,7 @@ describe('nats backend', () => {
       lines.find((l) => l.level === 'warn' && l.message.includes('not a node id')),
     );
     // A new instance lists the bucket: the snapshot warns too, and still lists the real node.
-    const lister = await open(ns, { logger: capturingLogger(lines) });
+    const lister = await open(ns, { logger });
     expect(lister.get('after-foreign')).toBeDefined();
     expect(lines.filter((l) => l.message.includes('not a node id') && l.level !== 'warn')).toEqual([]);
     expect(watcher.get('intruder')).toBeUndefined();
@@ -222,11 +183,8 @@ describe('nats backend', () => {
     watched.stop();
   });
 
-  it('an existing bucket with another ttl or storage is a ConfigMismatchError naming both values', async ({
-    onTestFinished,
-  }) => {
-    const open = instances(onTestFinished);
-    const ns = freshNamespace('mismatch');
+  it('an existing bucket with another ttl or storage is a ConfigMismatchError naming both values', async () => {
+    const ns = freshNamespace('nats_mismatch_');
     await open(ns, { ttl: 1_000 });
     const ttlError = await createDiscovery({
       backend: natsBackend({ servers: server.url, namespace: ns }),
@@ -246,7 +204,7 @@ describe('nats backend', () => {
   it('a bucket deleted beneath the instances is recreated and every view resynchronises', async ({
     onTestFinished,
   }) => {
-    const ns = freshNamespace('recreate');
+    const ns = freshNamespace('nats_recreate_');
     const opened: NodeDiscovery[] = [];
     onTestFinished(async () => {
       await Promise.all(opened.map((d) => d.close().catch(() => {})));
@@ -380,7 +338,7 @@ describe('nats backend', () => {
     const nc = await connect({ servers: server.url });
     try {
       const discovery = await createDiscovery({
-        backend: natsBackend({ connection: nc, namespace: freshNamespace('shared') }),
+        backend: natsBackend({ connection: nc, namespace: freshNamespace('nats_shared_') }),
         ttl: TTL,
       });
       await discovery.register({ id: 'shared-1' });
@@ -397,6 +355,13 @@ describe('nats backend', () => {
     expect(() => natsBackend({ servers: server.url, history: 0 })).toThrow(InvalidOptionsError);
     // @ts-expect-error: not a storage kind
     expect(() => natsBackend({ servers: server.url, storage: 'disk' })).toThrow(InvalidOptionsError);
+    // historyRetention (the name Redis uses too) or its former name historyMaxAge, not both.
+    expect(() => natsBackend({ servers: server.url, historyRetention: 0 })).toThrow(/historyRetention/);
+    expect(() => natsBackend({ servers: server.url, historyMaxAge: 0 })).toThrow(/historyMaxAge/);
+    expect(() => natsBackend({ servers: server.url, historyRetention: 5_000, historyMaxAge: 5_000 })).toThrow(
+      InvalidOptionsError,
+    );
+    expect(() => natsBackend({ servers: server.url, historyMaxAge: 5_000 })).not.toThrow();
   });
 });
 
@@ -415,7 +380,7 @@ async function rawBackend(
 ): Promise<DiscoveryBackend> {
   const backend = natsBackend({ servers: url, namespace, ...extra });
   onTestFinished(() => backend.close());
-  await backend.open({ ttl, logger: capturingLogger([]) });
+  await backend.open({ ttl, logger: captureLogger() });
   return backend;
 }
 
@@ -434,7 +399,7 @@ describe('nats backend: a feed whose consumer vanished', () => {
   it('a feed whose server-side consumer is gone without a word re-lists (resync) within two stream checks', async ({
     onTestFinished,
   }) => {
-    const ns = freshNamespace('stall');
+    const ns = freshNamespace('nats_stall_');
     const backend = await rawBackend(onTestFinished, ns, 10_000, { streamCheckInterval: 300 });
     const changes: string[] = [];
     const feed = backend.watch((await backend.list()).cursor, (change) => {
@@ -463,7 +428,7 @@ describe('nats backend: any ttl (rule 18)', () => {
     it(`ttl ${ttl.toFixed(1)}: opens (twice, no ConfigMismatchError), a key lives >= ttl and is gone by ttl + grace`, async ({
       onTestFinished,
     }) => {
-      const ns = freshNamespace('fractional');
+      const ns = freshNamespace('nats_fractional_');
       const a = await rawBackend(onTestFinished, ns, ttl);
       // A second instance with the same ttl agrees with the bucket the first one created.
       const b = await rawBackend(onTestFinished, ns, ttl);
@@ -489,7 +454,7 @@ describe('nats backend: any ttl (rule 18)', () => {
       // Another ttl on the same namespace is refused, naming both.
       const other = natsBackend({ servers: server.url, namespace: ns });
       onTestFinished(() => other.close());
-      await expect(other.open({ ttl: ttl + 500, logger: capturingLogger([]) })).rejects.toBeInstanceOf(
+      await expect(other.open({ ttl: ttl + 500, logger: captureLogger() })).rejects.toBeInstanceOf(
         ConfigMismatchError,
       );
     }, 20_000);
@@ -499,8 +464,7 @@ describe('nats backend: any ttl (rule 18)', () => {
     onTestFinished,
   }) => {
     const ttl = 10_000 / 3;
-    const open = instances(onTestFinished);
-    const ns = freshNamespace('fraccore');
+    const ns = freshNamespace('nats_fraccore_');
     const owner = await open(ns, { ttl });
     const watcher = await open(ns, { ttl });
     const watched = new Recorder(watcher);
@@ -521,7 +485,7 @@ describe('nats backend: expiry is timed by the server, not the owner clock (rule
   it('list() gives each entry its age by the server clock, whatever lastSeen says', async ({
     onTestFinished,
   }) => {
-    const ns = freshNamespace('age');
+    const ns = freshNamespace('nats_age_');
     const raw = await rawBackend(onTestFinished, ns, 10_000);
     const wroteAt = Date.now();
     await raw.put('ahead-1', record('ahead-1', wroteAt + 60_000));
@@ -543,14 +507,13 @@ describe('nats backend: expiry is timed by the server, not the owner clock (rule
       onTestFinished,
     }) => {
       const ttl = 4_000;
-      const ns = freshNamespace('skew');
+      const ns = freshNamespace('nats_skew_');
       const raw = await rawBackend(onTestFinished, ns, ttl);
       const before = Date.now();
       await raw.put('skewed-1', record('skewed-1', before + skew));
       const after = Date.now();
       // The watcher lists the record half a ttl after it was written (the snapshot path of core).
       await until('half a ttl to pass', () => Date.now() - after >= ttl / 2);
-      const open = instances(onTestFinished);
       const watcher = await open(ns, { ttl });
       const watched = new Recorder(watcher);
       onTestFinished(() => watched.stop());
@@ -644,7 +607,7 @@ describe('nats backend: failed opens and a frozen server (rule 14)', () => {
     });
     const requestTimeout = 1_500;
     const slack = 700; // scheduling on a loaded 2-core machine, not part of the bound
-    const ns = freshNamespace('frozen');
+    const ns = freshNamespace('nats_frozen_');
     const backend = await rawBackend(onTestFinished, ns, 2_000, { requestTimeout }, frozen.url);
     const first = await backend.put('ice-1', record('ice-1', Date.now()));
     // A feed is running when the server freezes: close() must not wait on its consumer's cleanup.
@@ -673,7 +636,7 @@ describe('nats backend: failed opens and a frozen server (rule 14)', () => {
       timed('open', () =>
         natsBackend({ servers: frozen.url, namespace: ns, requestTimeout, timeout: requestTimeout }).open({
           ttl: 2_000,
-          logger: capturingLogger([]),
+          logger: captureLogger(),
         }),
       ),
     ]);

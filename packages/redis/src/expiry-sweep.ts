@@ -1,3 +1,4 @@
+// The expiry sweep: one instance at a time (a leased sweeper, a standby) removes expired records into the stream.
 /**
  * What the sweep needs from the server. Leases are strings with a PX expiry (server clock):
  * `acquire` is `SET key holder NX PX ms`, `renew` is `SET key holder XX PX ms GET` (the holder it

@@ -1,3 +1,4 @@
+// The Redis keys of one namespace, all under one hash tag.
 /**
  * The Redis keys of one namespace. Every key carries the hash tag `{roster:<ns>}`, so a
  * namespace lives in one cluster slot and each Lua script touches a single slot.

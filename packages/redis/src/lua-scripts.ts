@@ -1,3 +1,4 @@
+// The Lua scripts through which every change of a namespace is made, atomically and numbered.
 import type { Cluster, Redis } from 'ioredis';
 import { LAYOUT_VERSION, LIVENESS_GROUP } from './key-layout.js';
 
@@ -26,9 +27,14 @@ local function int(n)
   return string.format('%.0f', n)
 end
 
--- The consumer group that tracks liveness; BUSYGROUP when it exists already.
+-- The consumer group that tracks liveness; BUSYGROUP when it exists already. Any other refusal
+-- (an ACL without XGROUP CREATE) is raised: swallowed, it would surface later as a NOGROUP that
+-- reads like an outage rather than the missing permission.
 local function ensure_group()
-  redis.pcall('XGROUP', 'CREATE', live, GROUP, '0', 'MKSTREAM')
+  local made = redis.pcall('XGROUP', 'CREATE', live, GROUP, '0', 'MKSTREAM')
+  if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP', 1, true) then
+    error(made)
+  end
 end
 
 -- The namespace's ttl, created when missing (first open, or a restart without persistence).

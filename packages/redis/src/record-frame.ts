@@ -1,3 +1,4 @@
+// How a record and its revision are stored together in one hash field.
 /**
  * How a record sits in the records hash: `<revision>\n<record bytes>`. Keeping the revision in
  * the value (rather than a second hash) makes a heartbeat one write less and a list half the

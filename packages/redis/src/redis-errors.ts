@@ -1,4 +1,6 @@
-import { BackendAuthError, BackendUnavailableError, ConfigMismatchError, DiscoveryError } from '@roster/core';
+// How Redis replies are recognised, and mapped to Roster's errors.
+import { ConfigMismatchError, DiscoveryError } from '@roster/core';
+import { backendErrorMapper } from '@roster/core/spi';
 
 const AUTH_REPLY =
   /\b(WRONGPASS|NOAUTH|NOPERM)\b|invalid (username-)?password|user executing the script can't run/i;
@@ -9,26 +11,29 @@ export function isAuthFailure(error: unknown): boolean {
   return AUTH_REPLY.test(error instanceof Error ? error.message : String(error));
 }
 
-/** Redis replies and ioredis failures as Roster errors, keeping the original as `cause`. */
-export function toDiscoveryError(error: unknown, what: string, namespace?: string, ttl?: number): Error {
-  if (error instanceof DiscoveryError) return error;
+/**
+ * Redis replies and ioredis failures as Roster errors (see `backendErrorMapper`), keeping the
+ * original as `cause`. The open script's ttl check (`ROSTER_CONFIG_MISMATCH <ttl>`) is a
+ * `ConfigMismatchError` naming both ttls.
+ */
+export function toBackendError(error: unknown, what: string, namespace?: string, ttl?: number): Error {
   const message = error instanceof Error ? error.message : String(error);
   const mismatch = /ROSTER_CONFIG_MISMATCH (\S+)/.exec(message);
-  if (mismatch) {
+  if (mismatch && !DiscoveryError.isInstance(error)) {
     const stored = mismatch[1];
     return new ConfigMismatchError(
       `redis namespace "${namespace ?? '?'}" exists with ttl ${stored} ms; this instance uses ${ttl ?? '?'} ms (use the same ttl or another namespace)`,
     );
   }
-  if (PERMISSION_REPLY.test(message))
-    return new BackendAuthError(
-      `the Redis user lacks a permission @roster/redis needs while ${what}: ${message} (see the README for the ACL)`,
-      { cause: error },
-    );
-  if (isAuthFailure(error))
-    return new BackendAuthError(
-      `Redis refused the credentials while ${what}: ${message} (check password / username in the url or options)`,
-      { cause: error },
-    );
-  return new BackendUnavailableError(`Redis failed while ${what}: ${message}`, { cause: error });
+  return mapRedisError(error, what);
 }
+
+const mapRedisError = backendErrorMapper({
+  server: 'Redis',
+  classify: (error, message) =>
+    PERMISSION_REPLY.test(message) ? 'permission-denied' : isAuthFailure(error) ? 'auth-refused' : undefined,
+  hints: {
+    'permission-denied': 'the Redis user lacks a permission @roster/redis needs (see the README for the ACL)',
+    'auth-refused': 'check password / username in the url or options',
+  },
+});

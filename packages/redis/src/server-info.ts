@@ -1,3 +1,4 @@
+// What open() reads from the server's INFO, and the oldest Redis it accepts.
 /** What `open()` reads from `INFO server`. */
 export interface ServerInfo {
   readonly version: string;

@@ -1,3 +1,4 @@
+// The cursor of list() and watch(): a change-stream id and the namespace revision, as one string.
 /**
  * Where a watch starts: the last stream entry id the snapshot covers and the namespace revision
  * it had. The revision lets the watch prove continuity: the next entry must carry revision + 1.

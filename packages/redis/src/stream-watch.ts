@@ -1,4 +1,6 @@
-import type { BackendChange, BackendWatch, Logger } from '@roster/core';
+// watch() on Redis: blocking reads of the change stream on a connection of its own, resync on any gap.
+import type { Logger } from '@roster/core';
+import type { BackendChange, BackendWatch } from '@roster/core/spi';
 import type { Cluster, Redis } from 'ioredis';
 import type { StreamCursor } from './stream-cursor.js';
 

@@ -1,6 +1,6 @@
 import { BackendUnavailableError } from '@roster/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RequestClock, withDeadline } from '../src/request-deadline.js';
+import { RequestClock, withinTimeout } from '../src/request-clock.js';
 
 /** A call the test answers by hand, like a command on a frozen (then thawed) server. */
 function pendingCall<T>() {
@@ -27,14 +27,14 @@ describe('request deadlines (rule 14)', () => {
     vi.useRealTimers();
   });
 
-  it('withDeadline rejects BackendUnavailableError after the timeout and leaves no timer once settled', async () => {
-    const late = settledAfter(withDeadline(new Promise(() => {}), 1_000, 'reading "a"'));
+  it('withinTimeout rejects BackendUnavailableError after the timeout and leaves no timer once settled', async () => {
+    const late = settledAfter(withinTimeout(new Promise(() => {}), 1_000, 'reading "a"'));
     await vi.advanceTimersByTimeAsync(1_000);
     const { at, error } = await late;
     expect(at).toBe(1_000);
     expect(error).toBeInstanceOf(BackendUnavailableError);
     expect(String(error)).toContain('reading "a"');
-    await withDeadline(Promise.resolve(1), 1_000, 'x');
+    await withinTimeout(Promise.resolve(1), 1_000, 'x');
     expect(vi.getTimerCount()).toBe(0);
   });
 

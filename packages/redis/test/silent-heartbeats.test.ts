@@ -1,4 +1,5 @@
-import { type BackendChange, createDiscovery, type NodeDiscovery } from '@roster/core';
+import { createDiscovery, type NodeDiscovery } from '@roster/core';
+import type { BackendChange } from '@roster/core/spi';
 import { startRedis } from '@roster/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';

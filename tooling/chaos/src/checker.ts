@@ -11,7 +11,8 @@ export interface Seen {
   readonly event: NodeChangeEvent;
 }
 
-export type ViolationKind = 'lost' | 'phantom' | 'order';
+/** `slow`: a failover cycle's views converged later than ttl + 2 s after the election (issue 12). */
+export type ViolationKind = 'lost' | 'phantom' | 'order' | 'slow';
 
 export interface Violation {
   readonly kind: ViolationKind;

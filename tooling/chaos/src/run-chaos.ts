@@ -9,6 +9,7 @@ import {
   type NodeInfo,
 } from '@roster/core';
 import { DelegatingBackend } from '@roster/core/conformance';
+import type { FailoverReport } from '@roster/test-services';
 import { makeBackend } from './backend-spec.js';
 import { Checker, percentile, viewAt } from './checker.js';
 import type { OwnedState } from './owner-agent.js';
@@ -30,6 +31,13 @@ export interface ChaosOptions {
   /** Watching instances (in this process). Default 3. */
   readonly watchers?: number;
   readonly redisTopology?: 'sentinel' | 'cluster';
+  /**
+   * Clustered topologies only: at least this many dedicated failover cycles (every other cycle
+   * until they are done, then every cycle if the duration is up). Each runs the owner actions,
+   * then kills the leader/primary of the run's data and measures how long after the new leader
+   * was elected the views converge; more than ttl + 2 s is a violation (issue 12's target).
+   */
+  readonly failovers?: number;
   /** Progress lines (one per cycle). */
   readonly log?: (line: string) => void;
   /**
@@ -52,11 +60,18 @@ export interface ChaosResult {
   readonly phantom: number;
   readonly orderErrors: number;
   readonly convergenceP99: number;
+  /** Dedicated failover cycles run (`failovers` option); random failovers are not counted here. */
+  readonly failovers: number;
+  /** p99 and max, over the dedicated failover cycles, of the time from the election to convergence. */
+  readonly afterElectionP99: number;
+  readonly afterElectionMax: number;
   readonly violations: readonly string[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ZONES = ['a', 'b', 'c'];
+/** Issue 12: views converge within ttl + 2 s of the new leader being elected. */
+const AFTER_ELECTION_SLACK = 2_000;
 
 interface Slot {
   readonly index: number;
@@ -82,9 +97,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     serverRecovery: 7_000,
   });
   const started = Date.now();
-  const topology = await startTopology(options.backend, options.cluster ?? false, options.redisTopology);
-  log(`chaos ${options.backend}: ${topology.description}, seed ${options.seed}, ttl ${ttl} ms`);
   const namespace = `chaos${options.seed.toString(36)}${Date.now().toString(36)}`;
+  const topology = await startTopology(
+    options.backend,
+    options.cluster ?? false,
+    options.redisTopology,
+    namespace,
+  );
+  log(`chaos ${options.backend}: ${topology.description}, seed ${options.seed}, ttl ${ttl} ms`);
+  const wantFailovers = options.failovers ?? 0;
+  if (wantFailovers > 0 && !topology.failover) {
+    await topology.stop();
+    throw new Error('failovers need a clustered topology (--cluster)');
+  }
+  let failoversDone = 0;
+  const afterElection: number[] = [];
   const abort = new AbortController();
   const watchers: { discovery: NodeDiscovery; close: () => Promise<void>; loop: Promise<void> }[] = [];
   const slots: Slot[] = [];
@@ -175,14 +202,75 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       return `${owner.key} killed`;
     };
 
+    /**
+     * A dedicated failover cycle: owner actions, then the leader of the run's data is killed
+     * (the owners' queued calls meet the leaderless window) while the views are polled from that
+     * moment on, so that convergence can be measured from the election.
+     */
+    const failoverCycle = async (failover: () => Promise<FailoverReport>, activeMs: number) => {
+      const activeEnd = Date.now() + activeMs;
+      while (Date.now() < activeEnd) {
+        act();
+        await sleep(rng.int(100, 400));
+      }
+      const interval = checker.serverFault('failover');
+      const over = () => {
+        interval.to = Date.now();
+        return interval.to;
+      };
+      const running = failover().then(
+        (report) => ({ report, at: over() }),
+        (error: unknown) => ({ error, at: over() }),
+      );
+      const result = await settle(
+        checker,
+        slots,
+        watchers,
+        running.then((r) => r.at),
+        bound,
+      );
+      const outcome = await running;
+      failoversDone += 1;
+      if (!result.converged) {
+        for (const p of result.problems) checker.violate(p.kind, p.key, `cycle ${cycle}: ${p.detail}`);
+      } else {
+        checker.convergence.push(Math.max(0, result.matchedSince - result.settledAt));
+      }
+      if (!('report' in outcome))
+        return `failover FAILED: ${String(outcome.error)}; ${describeSettle(result)}`;
+      const { report } = outcome;
+      // recoveredAfterMs runs from the kill to the end of failover(), which resolved at `at`.
+      const electedAt = outcome.at - report.recoveredAfterMs + report.electedAfterMs;
+      let tail = '';
+      if (result.converged) {
+        const ms = Math.max(0, result.matchedSince - electedAt);
+        afterElection.push(ms);
+        tail = `, ${ms} ms after the election`;
+        if (ms > ttl + AFTER_ELECTION_SLACK)
+          checker.violate(
+            'slow',
+            `slow cycle ${cycle}`,
+            `cycle ${cycle}: the views converged ${ms} ms after the new leader was elected (bound ttl + ${AFTER_ELECTION_SLACK} = ${ttl + AFTER_ELECTION_SLACK} ms)`,
+          );
+      }
+      return `failover ${failoversDone}/${wantFailovers}: killed member ${report.killed}, member ${report.elected} elected after ${report.electedAfterMs} ms, healthy after ${report.recoveredAfterMs} ms; ${describeSettle(result)}${tail}`;
+    };
+
     const end = started + options.durationMs;
     let cycle = 0;
     for (;;) {
       const activeMs = faultRng.int(2_500, 4_000);
       // A cycle takes about its active phase plus the quiet period: start one only if it fits.
-      if (cycle > 0 && Date.now() + activeMs + bound + 1_000 > end) break;
+      const timeUp = Date.now() + activeMs + bound + 1_000 > end;
+      const failovers = failoversDone < wantFailovers;
+      if (cycle > 0 && timeUp && !failovers) break;
+      const failover = failovers && (timeUp || cycle % 2 === 0) ? topology.failover : undefined;
       cycle += 1;
       for (const slot of slots) if (!slot.owner?.alive) await spawn(slot);
+      if (failover) {
+        log(`cycle ${cycle}: ${await failoverCycle(failover, activeMs)}`);
+        continue;
+      }
       const activeEnd = Date.now() + activeMs;
       const withServerFault = faultRng.chance(0.7);
       const withOwnerFault = !withServerFault || faultRng.chance(0.7);
@@ -217,13 +305,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         await sleep(rng.int(100, 400));
       }
       const done = await Promise.all(faults);
-      const settledAt = Date.now();
-      const { converged, ms, problems } = await settle(checker, slots, watchers, settledAt, bound);
-      if (converged) checker.convergence.push(ms);
-      else for (const p of problems) checker.violate(p.kind, p.key, `cycle ${cycle}: ${p.detail}`);
-      log(
-        `cycle ${cycle}: ${done.join('; ') || 'owner actions only'}; ${converged ? `converged after ${ms} ms` : `NOT converged: ${problems.length} differences`}`,
-      );
+      const result = await settle(checker, slots, watchers, Promise.resolve(Date.now()), bound);
+      if (result.converged) checker.convergence.push(result.matchedSince - result.settledAt);
+      else for (const p of result.problems) checker.violate(p.kind, p.key, `cycle ${cycle}: ${p.detail}`);
+      log(`cycle ${cycle}: ${done.join('; ') || 'owner actions only'}; ${describeSettle(result)}`);
     }
     abort.abort();
     checker.finish(Date.now());
@@ -244,7 +329,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const phantom = checker.count('phantom');
   const orderErrors = checker.count('order');
   const convergenceP99 = percentile(checker.convergence, 99);
-  const summary = `chaos ${options.backend}: ${checker.faults} faults, ${checker.events} events, ${lost} lost, ${phantom} phantom, ${orderErrors} order errors, convergence p99 ${convergenceP99} ms`;
+  const afterElectionP99 = percentile(afterElection, 99);
+  const afterElectionMax = afterElection.length > 0 ? Math.max(...afterElection) : 0;
+  let summary = `chaos ${options.backend}: ${checker.faults} faults, ${checker.events} events, ${lost} lost, ${phantom} phantom, ${orderErrors} order errors, convergence p99 ${convergenceP99} ms`;
+  if (wantFailovers > 0)
+    summary += `; ${failoversDone} failovers, converged after the election p99 ${afterElectionP99} ms, max ${afterElectionMax} ms (bound ${ttl + AFTER_ELECTION_SLACK} ms), ${checker.count('slow')} slow`;
   return {
     ok: checker.violations.length === 0,
     summary,
@@ -255,25 +344,52 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     phantom,
     orderErrors,
     convergenceP99,
+    failovers: failoversDone,
+    afterElectionP99,
+    afterElectionMax,
     violations: checker.violations.map((v) => `${v.kind}: ${v.detail}`),
   };
 }
 
+interface Settled {
+  readonly converged: boolean;
+  /** When the faults were over (their promise resolved). */
+  readonly settledAt: number;
+  /** Since when the views have matched the truth for good (when converged). */
+  readonly matchedSince: number;
+  readonly problems: ReturnType<Checker['compare']>;
+}
+
+function describeSettle(result: Settled): string {
+  return result.converged
+    ? `converged after ${Math.max(0, result.matchedSince - result.settledAt)} ms`
+    : `NOT converged: ${result.problems.length} differences`;
+}
+
 /**
- * The quiet period after a cycle: no owner actions, no faults. Polls until every watcher's view
- * (its events folded, and its list()) equals what the live owners hold and has stayed so for the
- * whole quiet period (at least `bound` + 1 s after the faults settled, so killed owners' nodes
- * must be gone); gives up `bound` + 15 s after settling.
+ * The quiet period after a cycle: no owner actions. Polls, from now on, whether every watcher's
+ * view (its events folded, and its list()) equals what the live owners hold. Once `faultsOver`
+ * resolved (to the time the faults were over), the views must have matched for good through the
+ * whole quiet period (at least `bound` + 1 s after that time, so killed owners' nodes must be
+ * gone); it gives up `bound` + 15 s after it. Polling starts before the faults are over so that a
+ * failover cycle can tell when the views converged relative to the election.
  */
 async function settle(
   checker: Checker,
   slots: readonly Slot[],
   watchers: readonly { discovery: NodeDiscovery }[],
-  settledAt: number,
+  faultsOver: Promise<number>,
   bound: number,
-): Promise<{ converged: boolean; ms: number; problems: ReturnType<Checker['compare']> }> {
-  const minQuiet = settledAt + bound + 1_000;
-  const deadline = settledAt + bound + 15_000;
+): Promise<Settled> {
+  let settledAt: number | undefined;
+  void faultsOver.then(
+    (at) => {
+      settledAt = at;
+    },
+    () => {
+      settledAt = Date.now();
+    },
+  );
   let matchedSince: number | undefined;
   let problems: ReturnType<Checker['compare']> = [];
   for (;;) {
@@ -296,9 +412,12 @@ async function settle(
       : checker.compare(truth, views);
     if (problems.length === 0) matchedSince ??= now;
     else matchedSince = undefined;
-    if (matchedSince !== undefined && Date.now() >= minQuiet)
-      return { converged: true, ms: matchedSince - settledAt, problems };
-    if (Date.now() >= deadline) return { converged: false, ms: Date.now() - settledAt, problems };
+    if (settledAt !== undefined) {
+      if (matchedSince !== undefined && Date.now() >= settledAt + bound + 1_000)
+        return { converged: true, settledAt, matchedSince, problems };
+      if (Date.now() >= settledAt + bound + 15_000)
+        return { converged: false, settledAt, matchedSince: Date.now(), problems };
+    }
     await sleep(200);
   }
 }

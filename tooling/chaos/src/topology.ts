@@ -2,6 +2,7 @@
 // the faults the schedule may inject on them.
 import { createMemoryStore, type MemoryStore } from '@roster/memory';
 import {
+  type FailoverReport,
   startEtcd,
   startEtcdCluster,
   startNats,
@@ -13,6 +14,7 @@ import {
 } from '@roster/test-services';
 import type { BackendSpec } from './backend-spec.js';
 import type { Prng } from './prng.js';
+import { slotMaster } from './redis-slot.js';
 
 export type BackendName = 'memory' | 'nats' | 'redis' | 'etcd';
 export const BACKENDS: readonly BackendName[] = ['memory', 'nats', 'redis', 'etcd'];
@@ -29,6 +31,11 @@ export interface Topology {
   readonly description: string;
   /** A fault drawn from what this topology supports. */
   nextFault(rng: Prng, ttl: number): ServerFault;
+  /**
+   * Clustered topologies: kills the leader (or primary) that serves this run's namespace, waits
+   * for a new one, brings the killed member back and waits until the cluster is healthy.
+   */
+  failover?: () => Promise<FailoverReport>;
   stop(): Promise<void>;
 }
 
@@ -57,10 +64,16 @@ function singleServerFault(
   ]);
 }
 
+/**
+ * Starts the servers of `backend`. `namespace` is the one the run's owners and watchers use: a
+ * clustered failover kills the member that leads its data (the NATS stream leader of its bucket,
+ * the Redis Cluster master of its slot), not a member that merely leads something else.
+ */
 export async function startTopology(
   backend: BackendName,
   cluster: boolean,
   redisTopology: 'sentinel' | 'cluster' = 'sentinel',
+  namespace = 'default',
 ): Promise<Topology> {
   const stop = () => stopAllServices();
   if (backend === 'memory') {
@@ -105,7 +118,7 @@ export async function startTopology(
   const clusterFaults =
     (
       handle: { size: number; isolate(i: number, ms: number): Promise<void> },
-      failover: () => Promise<unknown>,
+      failover: () => Promise<FailoverReport>,
     ) =>
     (rng: Prng, ttl: number): ServerFault => {
       const member = rng.int(0, handle.size - 1);
@@ -125,36 +138,49 @@ export async function startTopology(
     };
   if (backend === 'nats') {
     const nats = await startNatsCluster({ size: 3 });
+    // The bucket's stream (KV_roster_<namespace>, see @roster/nats bucket-layout.ts) has its own
+    // raft group: killing the meta leader alone may leave the stream leader untouched.
+    const failover = () => nats.failover({ stream: `KV_roster_${namespace}` });
     return {
       spec: { kind: 'nats', servers: nats.urls, replicas: 3 },
       description: 'NATS cluster, 3 members, replicas 3',
-      nextFault: clusterFaults(nats, () => nats.failover()),
+      nextFault: clusterFaults(nats, failover),
+      failover,
       stop,
     };
   }
   if (backend === 'etcd') {
     const etcd = await startEtcdCluster({ size: 3 });
+    const failover = () => etcd.failover();
     return {
       spec: { kind: 'etcd', hosts: etcd.urls },
       description: 'etcd cluster, 3 members',
-      nextFault: clusterFaults(etcd, () => etcd.failover()),
+      nextFault: clusterFaults(etcd, failover),
+      failover,
       stop,
     };
   }
   if (redisTopology === 'cluster') {
     const redis = await startRedisCluster({ masters: 3, replicas: 1 });
+    // Every key of a namespace carries the hash tag {roster:<namespace>} (@roster/redis
+    // key-layout.ts): one slot, one master. That master is the one to kill.
+    const failover = async () =>
+      redis.failover({ master: await slotMaster(redis.nodes, `{roster:${namespace}}:records`) });
     return {
       spec: { kind: 'redis-cluster', nodes: redis.nodes },
       description: 'Redis Cluster, 3 masters x 1 replica',
-      nextFault: clusterFaults(redis, () => redis.failover()),
+      nextFault: clusterFaults(redis, failover),
+      failover,
       stop,
     };
   }
   const redis = await startRedisSentinel();
+  const failover = () => redis.failover();
   return {
     spec: { kind: 'redis-sentinel', sentinels: redis.sentinels, name: redis.name },
     description: 'Redis Sentinel, primary + 1 replica, 3 sentinels',
-    nextFault: clusterFaults(redis, () => redis.failover()),
+    nextFault: clusterFaults(redis, failover),
+    failover,
     stop,
   };
 }

@@ -1,8 +1,12 @@
 // CommonJS: the same, with require().
 const core = require('@roster/core');
 const { memoryBackend } = require('@roster/memory');
+const spi = require('@roster/core/spi');
 const loaded = {
   core: typeof core.createDiscovery,
+  spi: typeof spi.backendErrorMapper,
+  // The toolkit throws the same classes the main entry exports (one copy in the package).
+  shared: closedErrorOf(spi) instanceof core.DiscoveryClosedError,
   cli: typeof require('@roster/cli').runCli,
   nats: typeof require('@roster/nats').natsBackend,
   redis: typeof require('@roster/redis').redisBackend,
@@ -14,6 +18,15 @@ core.createDiscovery({ backend: memoryBackend(), ttl: 1_000 }).then(async (disco
   await discovery.close();
   console.log(JSON.stringify({ ids, exports: loaded }));
 });
+
+function closedErrorOf(toolkit) {
+  try {
+    new toolkit.BackendLifecycle('smoke').assertOpen();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
 
 // The conformance suite is ESM only (vitest cannot be required): the error must say so.
 try {

@@ -2,6 +2,7 @@
 
 import * as cli from '@roster/cli';
 import * as core from '@roster/core';
+import * as spi from '@roster/core/spi';
 import * as etcd from '@roster/etcd';
 import { memoryBackend } from '@roster/memory';
 import * as nats from '@roster/nats';
@@ -16,6 +17,9 @@ console.log(
     ids,
     exports: {
       core: typeof core.createDiscovery,
+      spi: typeof spi.backendErrorMapper,
+      // The toolkit throws the same classes the main entry exports (one copy in the package).
+      shared: closedErrorOf(spi) instanceof core.DiscoveryClosedError,
       cli: typeof cli.runCli,
       nats: typeof nats.natsBackend,
       redis: typeof redis.redisBackend,
@@ -23,3 +27,12 @@ console.log(
     },
   }),
 );
+
+function closedErrorOf(toolkit) {
+  try {
+    new toolkit.BackendLifecycle('smoke').assertOpen();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

@@ -3,6 +3,7 @@
 import { runCli } from '@roster/cli';
 import { createDiscovery, type DiscoveryBackend, type NodeChangeEvent, type NodeInfo } from '@roster/core';
 import { describeConformance } from '@roster/core/conformance';
+import { BackendLifecycle, backendErrorMapper, numberOption, withDeadline } from '@roster/core/spi';
 import { etcdBackend } from '@roster/etcd';
 import { memoryBackend } from '@roster/memory';
 import { natsBackend } from '@roster/nats';
@@ -20,5 +21,6 @@ export async function use(): Promise<NodeInfo[]> {
   void first;
   void runCli;
   void describeConformance;
+  void [BackendLifecycle, backendErrorMapper, numberOption, withDeadline];
   return discovery.list();
 }

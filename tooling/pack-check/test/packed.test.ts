@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // What a user of npm gets: every published package packed as `pnpm publish` would pack it,
-// installed from the tarballs into an app outside the workspace, then used from ESM, CommonJS,
+// installed from the tarballs into an app outside the workspace, then used from ESM, CommonJS
+// (every entry point, the backend toolkit `@roster/core/spi` included),
 // TypeScript (node16 and bundler resolution), the `roster` binary and the conformance suite.
 // Registry dependencies come from the package store the workspace install filled (offline when
 // it holds them). Run after a build: turbo's test task builds every workspace dependency first.
@@ -119,23 +120,34 @@ afterAll(() => {
   if (work && process.env.ROSTER_KEEP_PACK_CHECK !== '1') rmSync(work, { recursive: true, force: true });
 });
 
+/**
+ * What smoke.mjs and smoke.cjs print: the node registered, every entry point loaded (the backend
+ * toolkit too), and the toolkit's errors are the classes of the main entry (one copy).
+ */
+const SMOKE_OUTPUT = {
+  ids: ['smoke-1'],
+  exports: {
+    core: 'function',
+    spi: 'function',
+    shared: true,
+    cli: 'function',
+    nats: 'function',
+    redis: 'function',
+    etcd: 'function',
+  },
+};
+
 describe('packed packages', () => {
   it('ESM: every package imports and the memory backend registers a node', () => {
     const result = run(process.execPath, ['smoke.mjs'], app);
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({
-      ids: ['smoke-1'],
-      exports: { core: 'function', cli: 'function', nats: 'function', redis: 'function', etcd: 'function' },
-    });
+    expect(JSON.parse(result.stdout)).toEqual(SMOKE_OUTPUT);
   });
 
   it('CommonJS: every package requires and the memory backend registers a node', () => {
     const result = run(process.execPath, ['smoke.cjs'], app);
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({
-      ids: ['smoke-1'],
-      exports: { core: 'function', cli: 'function', nats: 'function', redis: 'function', etcd: 'function' },
-    });
+    expect(JSON.parse(result.stdout)).toEqual(SMOKE_OUTPUT);
   });
 
   it('TypeScript: the published types compile under node16 resolution (ESM and CommonJS files)', () => {

@@ -46,6 +46,27 @@ interface Status {
   leader?: string;
 }
 
+/**
+ * Whether the etcd answering on `ports.client` is the member we started there: the one whose
+ * member entry advertises our peer URL. A port probed free can be taken by another test file's
+ * etcd before ours binds it, and that stranger passes `/health`; ours then exits with "address
+ * already in use", which the start turns into new ports for every member.
+ */
+export async function answersAsMember(ports: EtcdPorts): Promise<boolean> {
+  const { status, body } = await httpRequest(`http://127.0.0.1:${ports.client}/v3/cluster/member/list`, {
+    method: 'POST',
+    body: '{}',
+    timeoutMs: PROBE_TIMEOUT_MS,
+  });
+  if (status !== 200) return false;
+  const list = JSON.parse(body) as {
+    header?: { member_id?: string };
+    members?: { ID?: string; peerURLs?: string[] }[];
+  };
+  const self = list.members?.find((member) => member.ID === list.header?.member_id);
+  return self?.peerURLs?.includes(`http://127.0.0.1:${ports.peer}`) ?? false;
+}
+
 class EtcdCluster extends ClusterServiceHandle implements EtcdClusterHandle {
   declare readonly kind: 'etcd';
   /** Raft member id (a uint64, as the JSON gateway spells it: a decimal string) to index. */
@@ -198,7 +219,7 @@ export async function startEtcdCluster(options: EtcdClusterStartOptions = {}): P
       ],
       url: `http://127.0.0.1:${ports.client}`,
       // /health needs a leader, so a member is ready once a quorum has started: start them together.
-      isReady: () => etcdIsReady('127.0.0.1', ports.client),
+      isReady: async () => (await etcdIsReady('127.0.0.1', ports.client)) && (await answersAsMember(ports)),
       startupTimeoutMs,
     });
   });

@@ -4,7 +4,7 @@ export { type EtcdClusterHandle, type EtcdClusterStartOptions, startEtcdCluster 
 export { freePort } from './free-port.js';
 export { NATS_ENV_VAR, type NatsStartOptions, startNats } from './nats.js';
 export { type NatsClusterHandle, type NatsClusterStartOptions, startNatsCluster } from './nats-cluster.js';
-export { REDIS_ENV_VAR, type RedisStartOptions, startRedis } from './redis.js';
+export { REDIS_ENV_VAR, type RedisAclUser, type RedisStartOptions, startRedis } from './redis.js';
 export {
   type RedisClusterHandle,
   type RedisClusterNode,
@@ -26,6 +26,21 @@ export type {
   ServiceSource,
 } from './service-handle.js';
 export { MODE_ENV_VAR } from './service-source.js';
+// The test kit for backend tests (custom backends' too).
+export {
+  type CapturedLog,
+  type CapturedLogger,
+  type Closable,
+  captureLogger,
+  ensureBuilt,
+  freshNamespace,
+  type LogLevel,
+  type OwnerLine,
+  type OwnerProcess,
+  type OwnerProcessOptions,
+  open,
+  startOwnerProcess,
+} from './test-kit.js';
 export {
   makeTlsCertificates,
   type ServerTlsOptions,

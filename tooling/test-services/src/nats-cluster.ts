@@ -11,7 +11,7 @@ import {
 import { NATS_ENV_VAR, type NatsPorts, natsArgs, natsIsReady, writeConfig } from './nats.js';
 import { trackHandle } from './registry.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
-import { httpGet } from './tcp-exchange.js';
+import { httpGet, tcpExchange } from './tcp-exchange.js';
 import { waitFor } from './wait-for.js';
 
 /** Options for {@link startNatsCluster}. */
@@ -58,6 +58,24 @@ interface Jsz {
  * it. Health checks then tell our member from that stranger (which once answered as "roster-1").
  */
 const memberName = (cluster: string, i: number) => `${cluster}-${i}`;
+
+/**
+ * Whether both the monitoring and the client port answer as server `name`. Checked before a
+ * member counts as started: a stranger on a probed port is then never taken for ours; our
+ * process exits with "address already in use" and the start retries on new ports.
+ */
+async function answersAs(ports: NatsPorts, name: string): Promise<boolean> {
+  const varz = await httpGet(`http://127.0.0.1:${ports.monitor}/varz`, PROBE_TIMEOUT_MS);
+  if ((JSON.parse(varz.body) as { server_name?: string }).server_name !== name) return false;
+  const greeting = await tcpExchange({
+    host: '127.0.0.1',
+    port: ports.client,
+    until: (received) => received.includes('\r\n'),
+    timeoutMs: PROBE_TIMEOUT_MS,
+  });
+  const info = /^INFO\s+(\{.*\})\s*\r\n/.exec(greeting)?.[1];
+  return info !== undefined && (JSON.parse(info) as { server_name?: string }).server_name === name;
+}
 
 class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
   declare readonly kind: 'nats';
@@ -216,7 +234,8 @@ export async function startNatsCluster(options: NatsClusterStartOptions = {}): P
         routes,
       ],
       url: `nats://127.0.0.1:${ports.client}`,
-      isReady: () => natsIsReady('127.0.0.1', ports),
+      isReady: async () =>
+        (await answersAs(ports, memberName(clusterName, i))) && (await natsIsReady('127.0.0.1', ports)),
       startupTimeoutMs,
     });
   });

@@ -56,6 +56,17 @@ const PROBE_TIMEOUT_MS = 1_000;
 const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 const CREATE_TIMEOUT_MS = 30_000;
 
+/**
+ * Whether the Redis answering at `address` is the process we started with `configFile` (INFO
+ * server's `config_file`; each member has its own temp dir). A port probed free can be taken by
+ * another test file's server before ours binds it, and that stranger answers PING as well; ours
+ * then exits with "Address already in use", which the start turns into new ports for every member.
+ */
+export async function runsConfigFile(address: RedisAddress, configFile: string): Promise<boolean> {
+  const info = await redisInfo(address, 'server', { timeoutMs: PROBE_TIMEOUT_MS });
+  return info.get('config_file') === configFile;
+}
+
 interface ClusterPorts {
   client: number;
   bus: number;
@@ -246,15 +257,17 @@ export async function startRedisCluster(options: RedisClusterStartOptions = {}):
 
   const members = await startMembers(masters * (1 + replicas), 2, (i, all) => {
     const [client, bus] = all[i] as [number, number];
+    let configFile = '';
     return startBinaryMember<ClusterPorts>({
       kind: 'redis',
       name: `redis-cluster-${i}`,
       binary,
       ports: { client, bus },
       allPorts: [client, bus],
-      prepare: (tempDir, dataDir) =>
+      prepare: (tempDir, dataDir) => {
+        configFile = join(tempDir, 'redis.conf');
         writeFileSync(
-          join(tempDir, 'redis.conf'),
+          configFile,
           [
             `port ${client}`,
             // The default bus port is client + 10000, which may be taken or above 65535.
@@ -271,10 +284,13 @@ export async function startRedisCluster(options: RedisClusterStartOptions = {}):
             'repl-diskless-sync-delay 0',
             '',
           ].join('\n'),
-        ),
+        );
+      },
       args: (_ports, _dataDir, tempDir) => [join(tempDir, 'redis.conf')],
       url: `redis://127.0.0.1:${client}`,
-      isReady: () => redisIsReady('127.0.0.1', client, undefined),
+      isReady: async () =>
+        (await runsConfigFile({ host: '127.0.0.1', port: client }, configFile)) &&
+        (await redisIsReady('127.0.0.1', client, undefined)),
       startupTimeoutMs,
     });
   });

@@ -10,6 +10,7 @@ import {
   startMembers,
 } from './cluster-handle.js';
 import { REDIS_ENV_VAR, redisIsReady } from './redis.js';
+import { runsConfigFile } from './redis-cluster.js';
 import { trackHandle } from './registry.js';
 import { type RedisAddress, type RespValue, redisCommand, redisInfo } from './resp.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
@@ -249,15 +250,17 @@ export async function startRedisSentinel(
   const nodes = await startMembers(1 + replicas, 1, (i, all) => {
     const port = all[i]?.[0] as number;
     const primaryPort = all[0]?.[0] as number;
+    let configFile = '';
     return startBinaryMember<number>({
       kind: 'redis',
       name: `redis-node-${i}`,
       binary,
       ports: port,
       allPorts: [port],
-      prepare: (tempDir, dataDir) =>
+      prepare: (tempDir, dataDir) => {
+        configFile = join(tempDir, 'redis.conf');
         writeFileSync(
-          join(tempDir, 'redis.conf'),
+          configFile,
           [
             `port ${port}`,
             'bind 127.0.0.1',
@@ -271,7 +274,8 @@ export async function startRedisSentinel(
             ...(i === 0 ? [] : [`replicaof 127.0.0.1 ${primaryPort}`]),
             '',
           ].join('\n'),
-        ),
+        );
+      },
       beforeStart: async (tempDir) => {
         // On a restart: follow whichever other node the sentinels name now.
         const named = await primariesNamed(sentinelAddresses, name);
@@ -280,7 +284,10 @@ export async function startRedisSentinel(
       },
       args: (_port, _dataDir, tempDir) => [join(tempDir, 'redis.conf')],
       url: `redis://127.0.0.1:${port}`,
-      isReady: () => redisIsReady('127.0.0.1', port, undefined),
+      // Ours, not a stranger that took the probed port (see runsConfigFile).
+      isReady: async () =>
+        (await runsConfigFile({ host: '127.0.0.1', port }, configFile)) &&
+        (await redisIsReady('127.0.0.1', port, undefined)),
       startupTimeoutMs,
     });
   });
@@ -290,6 +297,7 @@ export async function startRedisSentinel(
   try {
     sentinels = await startMembers(SENTINELS, 1, (i, all) => {
       const port = all[i]?.[0] as number;
+      let configFile = '';
       return startBinaryMember<number>({
         kind: 'redis',
         name: `redis-sentinel-${i}`,
@@ -297,9 +305,10 @@ export async function startRedisSentinel(
         ports: port,
         allPorts: [port],
         // Sentinel rewrites its config file (known replicas, sentinels, epochs): it must be writable.
-        prepare: (tempDir) =>
+        prepare: (tempDir) => {
+          configFile = join(tempDir, 'sentinel.conf');
           writeFileSync(
-            join(tempDir, 'sentinel.conf'),
+            configFile,
             [
               `port ${port}`,
               'bind 127.0.0.1',
@@ -311,10 +320,13 @@ export async function startRedisSentinel(
               `sentinel parallel-syncs ${name} 1`,
               '',
             ].join('\n'),
-          ),
+          );
+        },
         args: (_port, _dataDir, tempDir) => [join(tempDir, 'sentinel.conf'), '--sentinel'],
         url: `redis://127.0.0.1:${port}`,
-        isReady: () => redisIsReady('127.0.0.1', port, undefined),
+        isReady: async () =>
+          (await runsConfigFile({ host: '127.0.0.1', port }, configFile)) &&
+          (await redisIsReady('127.0.0.1', port, undefined)),
         startupTimeoutMs,
       });
     });

@@ -20,10 +20,25 @@ export interface RedisStartOptions extends CommonStartOptions {
   /** Extra `redis-server` arguments, appended last so they win, e.g. `['--maxmemory', '10mb']`. */
   args?: string[];
   /**
+   * ACL users besides `default`, created at start (`--user <name> on ><password> <rules…>`, the
+   * `user` directive of redis.conf), e.g. a least-privilege user
+   * `{ name: 'roster-app', password: 's', rules: ['~{roster:prod}:*', 'resetchannels', '-@all', '+get'] }`.
+   * They survive restart(). `default` keeps `password` (or none) and every permission.
+   */
+  users?: readonly RedisAclUser[];
+  /**
    * Serve TLS only (`--port 0 --tls-port P`, URL `rediss://`), e.g. with `makeTlsCertificates()`.
    * Always from the binary: the environment and container paths are skipped.
    */
   tls?: ServerTlsOptions;
+}
+
+/** One ACL user of {@link RedisStartOptions.users}. */
+export interface RedisAclUser {
+  name: string;
+  password: string;
+  /** ACL rules after `on >password`, in order: key patterns (`~…`), `resetchannels`, `-@all`, `+cmd` … */
+  rules: readonly string[];
 }
 
 export const REDIS_ENV_VAR = 'ROSTER_REDIS_URL';
@@ -59,6 +74,14 @@ function redisArgs(host: string, port: number, dir: string, options: RedisStartO
     '--protected-mode',
     'no',
     ...(options.password !== undefined ? ['--requirepass', options.password] : []),
+    // One argument per word: redis-server joins them into the directive `user <name> on >pw …`.
+    ...(options.users ?? []).flatMap((user) => [
+      '--user',
+      user.name,
+      'on',
+      `>${user.password}`,
+      ...user.rules,
+    ]),
     ...(options.args ?? []),
   ];
 }

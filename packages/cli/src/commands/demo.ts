@@ -4,10 +4,12 @@ import { describeTarget } from '../backend-url.js';
 import { CliError, EXIT_INTERRUPTED } from '../cli-error.js';
 import type { Command, CommandContext } from '../command.js';
 import { EventLog } from '../event-log.js';
-import { keepAlive } from '../interrupted.js';
+import { keepAlive, untilInterrupted } from '../interrupted.js';
 import { eventJson, eventLine, formatLoad, NODE_TABLE_HEADER, nodeRow } from '../node-format.js';
 import { renderTable } from '../table.js';
 import { duration } from '../time-format.js';
+import { openBrowser } from '../ui/open-browser.js';
+import { type Dashboard, startDashboard } from '../ui/start-dashboard.js';
 
 const DEMO_TTL = 2_000;
 const ROLES = [
@@ -26,9 +28,9 @@ export const demo: Command = {
   name: 'demo',
   writes: true,
   summary: 'watch a small cluster live: nodes join, report load, one crashes, one leaves',
-  usage: 'roster demo [--url URL] [--nodes N] [--duration s]',
+  usage: 'roster demo [--url URL] [--nodes N] [--duration s] [--ui]',
   description:
-    'Runs a cluster in this process, one discovery instance per node (as if each were its own\nprocess), on any backend, plus a watcher that prints every event. A node crashes (it stops\nheartbeating without unregistering) and is seen to expire after the TTL; another leaves\ngracefully. Ends with the membership table. Uses its own namespace (demo-xxxxxx) unless\nthe URL or --namespace names one, and a 2 s TTL unless --ttl says otherwise.',
+    'Runs a cluster in this process, one discovery instance per node (as if each were its own\nprocess), on any backend, plus a watcher that prints every event. A node crashes (it stops\nheartbeating without unregistering) and is seen to expire after the TTL; another leaves\ngracefully. Ends with the membership table. Uses its own namespace (demo-xxxxxx) unless\nthe URL or --namespace names one, and a 2 s TTL unless --ttl says otherwise.\nWith --ui, the live dashboard (roster ui) serves the demo cluster on a free port of\n127.0.0.1, opens in the browser (BROWSER=none: it does not), and stays up after the story\nuntil Ctrl-C.',
   options: {
     nodes: { type: 'string', value: 'N', description: 'how many nodes (3-50, default 4)' },
     duration: {
@@ -36,11 +38,13 @@ export const demo: Command = {
       value: 's',
       description: 'seconds of load reports before the crash (default 3)',
     },
+    ui: { type: 'boolean', description: 'watch it in the browser too: serves and opens `roster ui` on it' },
   },
   examples: [
     'roster demo',
     'roster demo --url nats://127.0.0.1:4222 --nodes 6',
     'roster demo --url redis://127.0.0.1:6379 --duration 5 --ttl 3000',
+    'roster demo --ui --duration 20',
   ],
   run: runDemo,
 };
@@ -69,6 +73,24 @@ async function runDemo(context: CommandContext): Promise<number> {
   const done = AbortSignal.any([interrupt, stopped.signal]);
 
   const observer = await context.connect({ ttl, namespace });
+  let dashboard: Dashboard | undefined;
+  if (args.flag('ui')) {
+    dashboard = await startDashboard({
+      discovery: observer,
+      backend: describeTarget(context.target()),
+      namespace,
+      ttl,
+      host: '127.0.0.1',
+      port: 0,
+      allowActions: false,
+      now: context.now,
+    });
+    story.line(`${story.paint('bold', 'Dashboard:')} ${dashboard.url}`);
+    const failed = await openBrowser(dashboard.url, context.env);
+    if (failed) story.line(story.paint('dim', `(could not open a browser: ${failed}; open the URL above)`));
+    // Give the browser a moment to load the page, so that it sees the nodes join.
+    else await pause(2_000, interrupt);
+  }
   const log = new EventLog();
   const idWidth = Math.max(...plan(count).map((p) => p.id.length));
   const watching = (async () => {
@@ -82,6 +104,7 @@ async function runDemo(context: CommandContext): Promise<number> {
   })();
 
   const nodes: DemoNode[] = [];
+  let storyDone = false;
   const work = async (): Promise<number> => {
     say(`${count} nodes start, each with its own connection, and register with metadata and load`);
     for (const planned of plan(count)) {
@@ -149,12 +172,18 @@ async function runDemo(context: CommandContext): Promise<number> {
     await reporting;
     await watching;
     summarize(context, story, observer.list(), log);
+    storyDone = true;
+    if (dashboard) {
+      story.line('');
+      story.line(`The dashboard stays up at ${dashboard.url} — Ctrl-C to stop.`);
+      await untilInterrupted(interrupt);
+    }
     return 0;
   };
 
   try {
     const code = await keepAlive(work());
-    if (interrupt.aborted) {
+    if (interrupt.aborted && !storyDone) {
       err.line('roster: demo interrupted');
       return EXIT_INTERRUPTED;
     }
@@ -162,6 +191,7 @@ async function runDemo(context: CommandContext): Promise<number> {
   } finally {
     stopped.abort();
     await watching.catch(() => {});
+    await dashboard?.close();
   }
 }
 

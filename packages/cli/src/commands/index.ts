@@ -6,6 +6,7 @@ import { history } from './history.js';
 import { ls } from './ls.js';
 import { migrate } from './migrate.js';
 import { register } from './register.js';
+import { ui } from './ui.js';
 import { unregister } from './unregister.js';
 import { watch } from './watch.js';
 
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   watch,
   get,
   history,
+  ui,
   register,
   unregister,
   migrate,

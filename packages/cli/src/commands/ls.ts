@@ -8,7 +8,7 @@ export const ls: Command = {
   summary: 'list the nodes registered in a namespace',
   usage: 'roster ls [--filter k=v ...] [--json]',
   description:
-    'A table sorted by id: address, load, age (since it registered), last heartbeat, metadata.\nWith --json, one NodeInfo object per line.',
+    'A table sorted by id: address, load, age (since it registered), last heartbeat, metadata.\nWith --json, one NodeInfo object per line.\nNever creates the namespace: one that does not exist lists as empty.',
   options: FILTER_OPTION,
   examples: [
     'roster ls --url "nats://127.0.0.1:4222?namespace=prod"',
@@ -17,8 +17,9 @@ export const ls: Command = {
   ],
   async run(context) {
     const { out } = context;
-    const discovery = await context.connect();
-    const nodes = discovery.list(context.filter());
+    // Never creates the namespace: an absent one lists as empty (see read-only-connect.ts).
+    const discovery = await context.connectReadOnly();
+    const nodes = discovery ? discovery.list(context.filter()) : [];
     if (context.json) {
       for (const node of nodes) out.line(JSON.stringify(node));
       return 0;
@@ -28,7 +29,9 @@ export const ls: Command = {
       const memory =
         context.target().kind === 'memory' ? '; memory: lives in one process, try `roster demo`' : '';
       context.err.line(
-        `no nodes${filtered} in namespace ${context.namespace()} (${context.target().kind}${memory})`,
+        discovery
+          ? `no nodes${filtered} in namespace ${context.namespace()} (${context.target().kind}${memory})`
+          : `no nodes in namespace ${context.namespace()} (it does not exist; ${context.target().kind}${memory})`,
       );
       return 0;
     }

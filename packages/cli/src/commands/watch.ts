@@ -11,7 +11,7 @@ export const watch: Command = {
   summary: 'stream membership changes as they happen (Ctrl-C to stop)',
   usage: 'roster watch [--filter k=v ...] [--no-existing] [--json]',
   description:
-    'First a `joined` for every current node (unless --no-existing), then every change: joined,\nupdated (load, address or metadata changed), left (unregistered, expired or replaced).\nWith --json, one event per line: {"at":…,"type":…,"node":{…},"previous"|"reason":…}.',
+    'First a `joined` for every current node (unless --no-existing), then every change: joined,\nupdated (load, address or metadata changed), left (unregistered, expired or replaced).\nWith --json, one event per line: {"at":…,"type":…,"node":{…},"previous"|"reason":…}.\nA namespace that does not exist yet is waited for (looked up once a second, never created).',
   options: {
     ...FILTER_OPTION,
     'no-existing': { type: 'boolean', description: 'skip the nodes already registered; only new changes' },
@@ -23,7 +23,20 @@ export const watch: Command = {
   ],
   async run(context) {
     const { out, err } = context;
-    const discovery = await context.connect();
+    // Never creates the namespace: an absent one is waited for, looked up once a second.
+    const discovery = await context.connectReadOnly({
+      waitForNamespace: {
+        onWaiting: () =>
+          err.line(
+            err.paint(
+              'dim',
+              `namespace ${context.namespace()} does not exist yet at ${describeTarget(context.target())}; waiting for it to appear — Ctrl-C to stop`,
+            ),
+          ),
+      },
+    });
+    // Interrupted while waiting: nothing to watch, and Ctrl-C is a normal way to stop.
+    if (!discovery) return 0;
     if (!context.json)
       err.line(
         err.paint(

@@ -278,11 +278,6 @@ export interface SuiteContext {
 /** The `onTestFinished` of a test's context. */
 export type OnTestFinished = (fn: () => Promise<void> | void, timeout?: number) => void;
 
-/** `id`s made unique per call, so concurrent cases never collide even on one namespace. */
-export function ids(prefix: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-}
-
 export function sleepUntil(time: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now())));
 }

@@ -103,7 +103,7 @@ export interface PutOptions extends WriteCondition {
   readonly refreshOnly?: boolean;
 }
 
-/** Result of a `put`: the new revision, or `conflict` when the condition did not hold (nothing written). */
+/** Result of a `put`: `{ ok: true, revision }`, or `{ ok: false }` when the condition did not hold (nothing written). */
 export type PutResult = { readonly ok: true; readonly revision: number } | { readonly ok: false };
 
 /**
@@ -115,25 +115,47 @@ export type PutResult = { readonly ok: true; readonly revision: number } | { rea
  * See docs/custom-backend.md for a complete example.
  */
 export interface DiscoveryBackend {
+  /**
+   * Optional: the version of this contract the backend implements, as vercel/ai versions its
+   * provider contracts, so that a later `v2` can live beside it. Absent means `v1`; core refuses
+   * any other value with `InvalidOptionsError`.
+   */
+  readonly specificationVersion?: 'v1';
   /** Short lowercase name: `memory`, `nats`, `redis`, `etcd`, or your own. */
   readonly name: string;
+  /**
+   * Optional: the namespace this backend works in (its factory's `namespace` option, default
+   * `default`). Core reports it as the `roster.namespace` attribute of its metrics
+   * (docs/metrics.md); a backend without it gets metrics without that attribute.
+   */
+  readonly namespace?: string;
   /** What the backend can do. Read after `open()` resolves. */
   readonly supports: BackendCapabilities;
   /**
    * Connects, creates or verifies the namespace. An existing namespace set up with another TTL
    * (or another incompatible setting) rejects with `ConfigMismatchError`; an unreachable server
-   * with `BackendUnavailableError` within the connect timeout.
+   * with `BackendUnavailableError` within the connect timeout. A backend is opened once: a second
+   * `open()` rejects with `InvalidOptionsError` (one backend per `createDiscovery()`), one after
+   * `close()` with `DiscoveryClosedError` (`BackendLifecycle` in `@roster/core/spi` does both).
    */
   open(context: BackendOpenContext): Promise<void>;
   /** Creates or replaces a key, restarting its TTL. */
   put(key: string, value: Uint8Array, options?: PutOptions): Promise<PutResult>;
-  /** Deletes a key (a `delete` without reason `expired` in the feed). Resolves false when nothing was deleted. */
+  /**
+   * Deletes a key (a `delete` without reason `expired` in the feed). Resolves false when nothing
+   * was deleted. `expectedRevision: n` deletes only the key at revision `n`; `expectedRevision:
+   * null` ("only if absent") therefore never deletes anything and resolves false.
+   */
   delete(key: string, condition?: WriteCondition): Promise<boolean>;
   /** Reads one key from the server (not from a cache): core confirms suspected expiries with it. */
   get(key: string): Promise<BackendEntry | undefined>;
   /** Lists every live key of the namespace and the cursor to watch from. */
   list(): Promise<BackendSnapshot>;
-  /** Delivers every change after `cursor`, in order, to `onChange`, until stopped or after a `resync`. */
+  /**
+   * Delivers every change after `cursor`, in order, to `onChange`, until stopped or after a
+   * `resync`. A cursor this backend's `list()` never returned throws `InvalidOptionsError` (see
+   * `invalidCursor` in `@roster/core/spi`); one too old to resume from is a `resync`.
+   */
   watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch;
   /**
    * Values of a key, newest first (the current one first when it exists), at most `limit`.
@@ -141,9 +163,32 @@ export interface DiscoveryBackend {
    * history; core then asks for more and collapses runs that differ only in `lastSeen`.
    */
   history?(key: string, limit: number): Promise<Uint8Array[]>;
-  /** Closes what the backend opened (never a connection the user passed in). Idempotent. */
+  /**
+   * Optional. Whether the namespace exists and, when it does, the ttl it was set up with, read
+   * without creating or changing anything: read-only tools (`roster ls`, `get`, `watch`,
+   * `history`) call it so that looking at a namespace never creates it with a ttl its
+   * applications do not use. Callable before `open()`, instead of it, or after it (not after
+   * `close()`: then it rejects `DiscoveryClosedError`); it opens what it needs and releases it
+   * before it settles, so the backend can still be opened afterwards and needs no `close()` for
+   * it. A namespace whose settings cannot be read rejects `ConfigMismatchError`; an unreachable
+   * server `BackendUnavailableError` within the backend's timeout. Without it, tools fall back to
+   * `open()`, which creates an absent namespace.
+   */
+  inspect?(): Promise<NamespaceInspection>;
+  /**
+   * Closes what the backend opened (never a connection the user passed in). Idempotent: a second
+   * call, two at once, and a call on a backend never opened (or whose `open()` failed) resolve.
+   */
   close(): Promise<void>;
 }
+
+/**
+ * What `inspect()` found. `ttl` is the one the namespace was set up with, as `open()` would
+ * compare it: opening with exactly this ttl never rejects `ConfigMismatchError` for the ttl.
+ */
+export type NamespaceInspection =
+  | { readonly exists: false }
+  | { readonly exists: true; readonly ttl: number };
 
 /** What a backend factory (`memoryBackend`, `natsBackend` …) takes in common. */
 export interface BackendFactoryOptions {

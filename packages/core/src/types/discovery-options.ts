@@ -1,3 +1,4 @@
+import type { MeterLike, MeterProviderLike } from '../metrics/otel-types.js';
 import type { DiscoveryBackend } from '../spi/discovery-backend.js';
 import type { Logger } from './logger.js';
 import type { NodeInfo } from './node-info.js';
@@ -28,4 +29,19 @@ export interface DiscoveryOptions {
   onOwnNodeLost?: (node: NodeInfo, reason: OwnNodeLostReason) => void;
   /** Default: silent. */
   logger?: Logger;
+  /**
+   * OpenTelemetry metrics (docs/metrics.md) go to a meter of this provider (any `MeterProvider`
+   * of `@opentelemetry/api`). Default: the global provider, when `@opentelemetry/api` is
+   * installed and an SDK registered one before `createDiscovery`; else nothing is measured.
+   *
+   * @example
+   * ```ts
+   * import { MeterProvider } from '@opentelemetry/sdk-metrics';
+   * const meterProvider = new MeterProvider({ readers: [reader] });
+   * const discovery = await createDiscovery({ backend: memoryBackend(), meterProvider });
+   * ```
+   */
+  meterProvider?: MeterProviderLike;
+  /** The OpenTelemetry `Meter` to report through, used as is; takes precedence over `meterProvider`. */
+  meter?: MeterLike;
 }

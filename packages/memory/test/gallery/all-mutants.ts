@@ -1,6 +1,17 @@
 import { MUTANTS } from './mutants.js';
+import { EDGE_MUTANTS } from './mutants-edges.js';
+import { INSPECT_MUTANTS } from './mutants-inspect.js';
 import { SPI_MUTANTS } from './mutants-spi.js';
 import { TEETH_MUTANTS } from './mutants-teeth.js';
 
-/** Every mutant of the gallery: the first ten, the SPI-level ones, and those of the cases added for issue 10. */
-export const ALL_MUTANTS = { ...MUTANTS, ...SPI_MUTANTS, ...TEETH_MUTANTS };
+/**
+ * Every mutant of the gallery: the first ten, the SPI-level ones, those of the cases added for
+ * issue 10, of `inspect()`, and of the SPI edges made explicit in issue 14.
+ */
+export const ALL_MUTANTS = {
+  ...MUTANTS,
+  ...SPI_MUTANTS,
+  ...TEETH_MUTANTS,
+  ...INSPECT_MUTANTS,
+  ...EDGE_MUTANTS,
+};

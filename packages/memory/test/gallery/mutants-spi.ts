@@ -10,7 +10,7 @@ import {
   type PutOptions,
   type PutResult,
   type WriteCondition,
-} from '@roster/core';
+} from '@roster/core/spi';
 import { type MemoryStore, memoryBackend } from '../../src/index.js';
 import { feedMutant, type Mutant, Wrapped } from './mutants.js';
 

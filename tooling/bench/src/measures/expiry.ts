@@ -27,16 +27,27 @@ export async function expiry(
 ): Promise<ExpiryResult> {
   const ttl = sizes.expiryTtl;
   const ns = namespace('exp');
-  const owner = await createDiscovery({ backend: adapter.backend(ns), ttl, autoHeartbeat: false });
+  // reregister: false — the first node expires before the last one is registered, and a
+  // re-registration would expire again and count twice.
+  const owner = await createDiscovery({
+    backend: adapter.backend(ns),
+    ttl,
+    autoHeartbeat: false,
+    reregister: false,
+  });
   const watcher = await createDiscovery({ backend: adapter.backend(ns), ttl });
   const controller = new AbortController();
   const roster: number[] = [];
+  const left = new Set<string>();
   let wrong = 0;
   const watching = (async () => {
     for await (const event of watcher.watch({ signal: controller.signal, includeExisting: false })) {
       if (event.type !== 'left') continue;
-      if (event.reason === 'expired') roster.push(Date.now() - event.node.lastSeen - ttl);
+      // A second `left` for one node (no re-registration here) is a violation: count it wrong.
+      if (left.has(event.node.id)) wrong++;
+      else if (event.reason === 'expired') roster.push(Date.now() - event.node.lastSeen - ttl);
       else wrong++;
+      left.add(event.node.id);
     }
   })();
   try {
@@ -46,14 +57,14 @@ export async function expiry(
     }
     await owner.close({ unregister: false });
     const deadline = Date.now() + ttl + Math.max(1_000, ttl / 4) + 5_000;
-    while (roster.length + wrong < sizes.expiryNodes && Date.now() < deadline) await sleep(20);
+    while (left.size < sizes.expiryNodes && Date.now() < deadline) await sleep(20);
   } finally {
     controller.abort();
     await watching;
     await watcher.close();
     await owner.close({ unregister: false });
   }
-  const missing = sizes.expiryNodes - roster.length - wrong;
+  const missing = sizes.expiryNodes - left.size;
   return {
     ttl,
     nodes: sizes.expiryNodes,

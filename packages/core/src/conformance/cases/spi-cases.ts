@@ -1,5 +1,7 @@
 import type { SuiteContext } from '../harness.js';
+import { SPI_EDGE_TITLES, spiEdgeCases } from './spi-edges.js';
 import { SPI_FEED_TITLES, spiFeedCases } from './spi-feed.js';
+import { SPI_INSPECT_TITLES, spiInspectCases } from './spi-inspect.js';
 import { SPI_NAMESPACE_TITLES, spiNamespaceCases } from './spi-namespaces.js';
 import { SPI_STORE_TITLES, spiStoreCases } from './spi-store.js';
 import { SPI_TTL_TITLES, spiTtlCases } from './spi-ttl.js';
@@ -14,6 +16,15 @@ export function spiCases(suite: SuiteContext): void {
   spiTtlCases(suite);
   spiStoreCases(suite);
   spiNamespaceCases(suite);
+  spiInspectCases(suite);
+  spiEdgeCases(suite);
 }
 
-export { SPI_FEED_TITLES, SPI_NAMESPACE_TITLES, SPI_STORE_TITLES, SPI_TTL_TITLES };
+export {
+  SPI_EDGE_TITLES,
+  SPI_FEED_TITLES,
+  SPI_INSPECT_TITLES,
+  SPI_NAMESPACE_TITLES,
+  SPI_STORE_TITLES,
+  SPI_TTL_TITLES,
+};

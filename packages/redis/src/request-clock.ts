@@ -1,25 +1,14 @@
-import { BackendUnavailableError } from '@roster/core';
+// Request timeouts of the Redis backend: one call, and every call on one connection (RequestClock).
+import { requestTimedOut, withDeadline } from '@roster/core/spi';
 
 /**
  * Settles `work` within `ms`: a frozen server (SIGSTOP) or one behind a dead socket keeps the
  * connection open and never answers, so no socket error ever ends the wait (rule 14 of
  * docs/guarantees.md). The command itself stays queued on the connection; its late answer, if
- * any, is dropped by ioredis. The timer is cleared as soon as the work settles.
+ * any, is dropped by ioredis.
  */
-export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new BackendUnavailableError(
-            `Redis did not answer within the request timeout of ${ms} ms while ${what} (server frozen, overloaded or unreachable)`,
-          ),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+export function withinTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(work, ms, () => requestTimedOut({ server: 'Redis', what, timeout: ms }));
 }
 
 /**
@@ -76,11 +65,12 @@ export class RequestClock {
           return;
         }
         reject(
-          new BackendUnavailableError(
-            `Redis did not answer within the request timeout of ${this.timeoutMs} ms while ${what}${
-              silentFor > 0 ? ` (silent for ${silentFor} ms already when the call was made)` : ''
-            }: server frozen, overloaded or unreachable`,
-          ),
+          requestTimedOut({
+            server: 'Redis',
+            what:
+              silentFor > 0 ? `${what} (silent for ${silentFor} ms already when the call was made)` : what,
+            timeout: this.timeoutMs,
+          }),
         );
       };
       timer = setTimeout(expire, first);

@@ -1,0 +1,3 @@
+import { rosterVitestConfig } from '@roster/vitest-config';
+
+export default rosterVitestConfig();
