@@ -459,7 +459,8 @@ describe('metric building blocks', () => {
   it('docs/metrics.md lists every instrument with its type and unit', () => {
     const doc = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
     for (const instrument of Object.values(INSTRUMENTS)) {
-      const row = doc.split('\n').find((line) => line.startsWith(`| \`${instrument.name}\` |`));
+      // Cells may be padded (the Markdown formatter aligns the table).
+      const row = doc.split('\n').find((line) => new RegExp(`^\\| \`${instrument.name}\` +\\|`).test(line));
       expect(row, instrument.name).toBeDefined();
       expect(row).toContain(` ${instrument.kind} `);
       expect(row).toContain(`\`${instrument.unit}\``);
