@@ -236,7 +236,7 @@ export class OwnedNodes {
 
   /**
    * Reads an owned record whose revision moved. Still ours (a write whose answer we missed):
-   * adopt the revision. Someone else's: given up (`replaced`). Gone: lost, for the reason
+   * adopt it, revision and content. Someone else's: given up (`replaced`). Gone: lost, for the reason
    * `goneReason` finds, then registered again if configured.
    */
   private async inspect(id: string, own: Owned): Promise<'ours' | 'lost'> {
@@ -245,7 +245,10 @@ export class OwnedNodes {
     if (current) {
       const decoded = decodeRecord(id, current.value);
       if (decoded.ok && decoded.node.instanceId === own.info.instanceId) {
-        own.revision = current.revision;
+        // Adopt the record as stored, content too: it is what every other instance sees. Keeping
+        // our older content diverged for good on backends whose heartbeats write nothing (a
+        // re-register that landed while its call failed, found by chaos on an etcd cluster).
+        this.wrote(own, decoded.node, current.revision);
         // A delete the feed reported was of an older write: it says nothing about this record.
         this.ownedDeletes.forget(id);
         return 'ours';

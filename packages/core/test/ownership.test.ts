@@ -208,3 +208,50 @@ describe("rule 3: the owner's leave reason does not depend on its feed arriving 
     }
   });
 });
+
+describe('a write that landed but whose answer was lost', () => {
+  it('is adopted with its content: the owner shows what the store holds, as every other instance does', async () => {
+    // Found by the chaos run on a 3-member etcd cluster (seed 1202): a re-register landed during a
+    // failover, its call rejected; the owner adopted the new revision but kept the old content, and
+    // silent heartbeats (etcd's keep-alives) never rewrote it, so the owner and the others disagreed.
+    const namespace = uniqueNamespace('ambiguous');
+    const inner = mapBackend({ namespace });
+    let failNextPut = false;
+    const backend = wrapBackend(inner, {
+      supports: { ...inner.supports, silentHeartbeats: true },
+      async put(key, value, options = {}) {
+        if (options.refreshOnly && typeof options.expectedRevision === 'number') {
+          const current = await inner.get(key);
+          if (!current || current.revision !== options.expectedRevision) return { ok: false };
+          return { ok: true, revision: current.revision };
+        }
+        const result = await inner.put(key, value, options);
+        if (failNextPut) {
+          failNextPut = false;
+          throw new Error('connection dropped: the write landed, the answer was lost');
+        }
+        return result;
+      },
+    });
+    const owner = await createDiscovery({ backend, ttl: 10_000, autoHeartbeat: false });
+    const other = await createDiscovery({
+      backend: mapBackend({ namespace }),
+      ttl: 10_000,
+      autoHeartbeat: false,
+    });
+    try {
+      await owner.register({ id: 'x', load: 1, metadata: { v: '1' } });
+      failNextPut = true;
+      await expect(owner.register({ id: 'x', load: 2, metadata: { v: '2' } })).rejects.toThrow(
+        /answer was lost/,
+      );
+      await owner.heartbeat('x');
+      await vi.waitFor(() => expect(other.get('x')?.metadata).toEqual({ v: '2' }), { timeout: 2_000 });
+      expect(owner.get('x')?.metadata).toEqual({ v: '2' });
+      expect(owner.get('x')?.load).toBe(other.get('x')?.load);
+    } finally {
+      await owner.close({ unregister: false });
+      await other.close({ unregister: false });
+    }
+  });
+});
