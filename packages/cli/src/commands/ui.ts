@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { untilInterrupted } from '../interrupted.js';
 import { openBrowser } from '../ui/open-browser.js';
 import { checkExposure, startDashboard } from '../ui/start-dashboard.js';
+import { connectWhenPresent } from '../wait-for-namespace.js';
 
 /** The port `roster ui` listens on unless --port says otherwise (0: any free port). */
 export const DEFAULT_UI_PORT = 4780;
@@ -60,17 +61,7 @@ export const ui: Command = {
     checkExposure(host, token);
     // Looking never creates the namespace nor fixes its ttl (it opens with the namespace's own);
     // an absent one is waited for, as `roster watch` does.
-    const discovery = await context.connectReadOnly({
-      waitForNamespace: {
-        onWaiting: () =>
-          err.line(
-            err.paint(
-              'dim',
-              `namespace ${context.namespace()} does not exist yet at ${describeTarget(context.target())}; waiting for it to appear — Ctrl-C to stop`,
-            ),
-          ),
-      },
-    });
+    const discovery = await connectWhenPresent(context);
     // Interrupted while waiting: nothing to show, and Ctrl-C is a normal way to stop.
     if (!discovery) return 0;
     const namespace = context.namespace();

@@ -5,6 +5,7 @@ import type { Command } from '../command.js';
 import { FILTER_OPTION } from '../global-options.js';
 import { keepAlive } from '../interrupted.js';
 import { eventJson, eventLine } from '../node-format.js';
+import { connectWhenPresent } from '../wait-for-namespace.js';
 
 export const watch: Command = {
   name: 'watch',
@@ -24,17 +25,7 @@ export const watch: Command = {
   async run(context) {
     const { out, err } = context;
     // Never creates the namespace: an absent one is waited for, looked up once a second.
-    const discovery = await context.connectReadOnly({
-      waitForNamespace: {
-        onWaiting: () =>
-          err.line(
-            err.paint(
-              'dim',
-              `namespace ${context.namespace()} does not exist yet at ${describeTarget(context.target())}; waiting for it to appear — Ctrl-C to stop`,
-            ),
-          ),
-      },
-    });
+    const discovery = await connectWhenPresent(context);
     // Interrupted while waiting: nothing to watch, and Ctrl-C is a normal way to stop.
     if (!discovery) return 0;
     if (!context.json)
