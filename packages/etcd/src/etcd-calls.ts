@@ -8,9 +8,17 @@ import { type KeyLayout, prefixEnd } from './key-layout.js';
 /** Keys per range call of `list()`: keeps each answer well under grpc's 4 MiB message limit. */
 const LIST_PAGE = 5_000;
 
-/** The grpc deadline of a call. */
+/**
+ * How much later than Roster's own deadline grpc gives up on a call. Every call already runs under
+ * `withDeadline`, whose timer settles it at the deadline with the one "did not answer within N ms"
+ * error (rule 14 of docs/guarantees.md); grpc's deadline only frees the call. Were both set to the
+ * same instant, which of the two timers fired first would decide the error a caller sees.
+ */
+const GRPC_DEADLINE_SLACK_MS = 250;
+
+/** The grpc deadline of a call whose Roster deadline is `deadline`. */
 export function callOptions(deadline: number): { deadline: Date } {
-  return { deadline: new Date(deadline) };
+  return { deadline: new Date(deadline + GRPC_DEADLINE_SLACK_MS) };
 }
 
 /** Compare: the key does not exist. */

@@ -6,6 +6,7 @@ import {
 } from '@roster/core';
 import { withDeadline } from '@roster/core/spi';
 import type { Etcd3 } from 'etcd3';
+import { callOptions } from './etcd-calls.js';
 import { toBackendError } from './etcd-errors.js';
 import type { KeyLayout } from './key-layout.js';
 import { parseConfig } from './namespace-config.js';
@@ -32,7 +33,7 @@ export async function inspectConfigKey(target: InspectTarget): Promise<Namespace
   const { client, layout, namespace, hosts, timeout } = target;
   try {
     const response = await withDeadline(
-      (deadline) => client.kv.range({ key: layout.config }, { deadline: new Date(deadline) }),
+      (deadline) => client.kv.range({ key: layout.config }, callOptions(deadline)),
       timeout,
       () =>
         new BackendUnavailableError(

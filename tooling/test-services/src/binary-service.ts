@@ -47,6 +47,11 @@ export class BinaryServiceHandle<Ports> extends ManagedServiceHandle<Ports> {
     this.#tempDir = tempDir;
   }
 
+  /** What the server wrote to its log since its latest start (for diagnostics in errors). */
+  logTail(): string {
+    return this.#server.logTail();
+  }
+
   async suspend(): Promise<void> {
     this.#server.suspend();
   }

@@ -90,7 +90,9 @@ describe('startRedisSentinel (binary, slow)', () => {
   });
 
   it('isolating the primary for longer than down-after-milliseconds makes the sentinels fail over; it thaws as a replica', async () => {
-    const topology = await startRedisSentinel({ downAfterMs: 500 });
+    // A sentinel election can fail (votes split) and is only tried again after twice the
+    // failover timeout: at 1 s that retry still falls within the 4 s freeze.
+    const topology = await startRedisSentinel({ downAfterMs: 500, failoverTimeoutMs: 1_000 });
     const isolated = topology.isolate(0, 4_000);
     await waitFor(async () => (await topology.primary().catch(() => undefined))?.index === 1, {
       timeoutMs: 15_000,
