@@ -1,7 +1,6 @@
-import { rmdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BackendUnavailableError, ConfigMismatchError, DiscoveryClosedError } from '@roster/core';
+// A Roster backend on one SQLite file, written the way a user would (docs/custom-backend.md): the
+// SPI methods, the records' deadlines and the sweep that expires them, and history.
+import { ConfigMismatchError, DiscoveryClosedError } from '@roster/core';
 import {
   assertValidKey,
   assertValidNamespace,
@@ -19,10 +18,9 @@ import {
   type WriteCondition,
 } from '@roster/core/spi';
 import type { Database } from 'node-sqlite3-wasm';
-
-// node-sqlite3-wasm is SQLite compiled to WebAssembly (nothing to compile at install time). It is
-// CommonJS without named exports that Node's ESM loader can see, so it is loaded with require.
-const sqlite = createRequire(import.meta.url)('node-sqlite3-wasm') as typeof import('node-sqlite3-wasm');
+import { pollChanges } from './sqlite-change-feed.js';
+import { breakStaleLock, isBusy, retryBusy, sqlite, transaction } from './sqlite-file.js';
+import { SCHEMA } from './sqlite-schema.js';
 
 /** Options of {@link sqliteBackend}. */
 export interface SqliteBackendOptions {
@@ -35,42 +33,6 @@ export interface SqliteBackendOptions {
 
 const HISTORY_DEPTH = 10;
 const CHANGES_KEPT = 10_000;
-
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS namespaces (namespace TEXT PRIMARY KEY, ttl INTEGER NOT NULL);
-  CREATE TABLE IF NOT EXISTS records (
-    namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-    revision INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-    PRIMARY KEY (namespace, key));
-  CREATE INDEX IF NOT EXISTS records_by_deadline ON records (namespace, expires_at);
-  CREATE TABLE IF NOT EXISTS changes (
-    revision INTEGER PRIMARY KEY AUTOINCREMENT, namespace TEXT NOT NULL,
-    type TEXT NOT NULL, key TEXT NOT NULL, value BLOB, reason TEXT);
-  CREATE INDEX IF NOT EXISTS changes_by_namespace ON changes (namespace, revision);
-  CREATE TABLE IF NOT EXISTS history (
-    namespace TEXT NOT NULL, key TEXT NOT NULL, revision INTEGER NOT NULL, value BLOB NOT NULL,
-    PRIMARY KEY (namespace, key, revision));
-`;
-
-interface ChangeRow {
-  revision: number;
-  type: 'put' | 'delete';
-  key: string;
-  value: Uint8Array | null;
-  reason: 'unregistered' | 'expired' | null;
-}
-
-/**
- * How long a call keeps retrying while another process holds the file's lock (SQLite's busy
- * timeout cannot wait inside WebAssembly, so the backend waits between attempts itself).
- */
-const BUSY_TIMEOUT = 5_000;
-/**
- * node-sqlite3-wasm locks the file with a directory next to it (`<path>.lock`, as SQLite's
- * unix-dotfile VFS does). A process killed while holding it leaves it behind. No transaction of
- * this backend holds the lock for more than a few ms, so a lock this old belongs to a dead process.
- */
-const STALE_LOCK_AFTER = 2_000;
 
 /**
  * A Roster backend on one SQLite file: processes on one host share a cluster. Records carry a
@@ -111,11 +73,11 @@ class SqliteBackend implements DiscoveryBackend {
       // Membership is rebuilt by heartbeats within one ttl, so the file need not survive a power
       // cut: no fsync per write (a crashed process loses nothing, the OS still writes its pages).
       // A persistent journal saves creating and deleting a file per transaction.
-      await this.retryBusy(() => {
+      await retryBusy(this.path, () => {
         db.exec('PRAGMA synchronous = OFF');
         db.all('PRAGMA journal_mode = PERSIST');
       });
-      const ttl = await this.retryBusy(() =>
+      const ttl = await retryBusy(this.path, () =>
         transaction(db, 'IMMEDIATE', () => {
           db.exec(SCHEMA);
           db.run('INSERT OR IGNORE INTO namespaces (namespace, ttl) VALUES (?, ?)', [
@@ -146,7 +108,7 @@ class SqliteBackend implements DiscoveryBackend {
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     assertValidKey(key);
     assertValidValueSize(value, key);
-    return this.retryBusy(() =>
+    return retryBusy(this.path, () =>
       transaction(this.ready(), 'IMMEDIATE', (): PutResult => {
         const current = this.live(key);
         if (options.expectedRevision === null && current) return { ok: false };
@@ -166,7 +128,7 @@ class SqliteBackend implements DiscoveryBackend {
 
   async delete(key: string, condition: WriteCondition = {}): Promise<boolean> {
     assertValidKey(key);
-    return this.retryBusy(() =>
+    return retryBusy(this.path, () =>
       transaction(this.ready(), 'IMMEDIATE', (): boolean => {
         const current = this.live(key);
         // expectedRevision null ("only if absent") never deletes anything.
@@ -182,13 +144,13 @@ class SqliteBackend implements DiscoveryBackend {
 
   async get(key: string): Promise<BackendEntry | undefined> {
     this.ready();
-    const row = await this.retryBusy(() => this.live(key));
+    const row = await retryBusy(this.path, () => this.live(key));
     return row && { key, value: row.value, revision: row.revision };
   }
 
   async list(): Promise<BackendSnapshot> {
     // One read transaction: the records and the cursor come from the same moment.
-    return this.retryBusy(() => {
+    return retryBusy(this.path, () => {
       const db = this.ready();
       return transaction(db, 'DEFERRED', (): BackendSnapshot => {
         const rows = db.all(
@@ -206,60 +168,22 @@ class SqliteBackend implements DiscoveryBackend {
 
   watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
     const db = this.ready();
-    let position = revisionCursor(this.name, cursor);
-    let stopped = false;
-    const poll = () => {
-      if (stopped || !db.isOpen) return;
-      let rows: ChangeRow[];
-      try {
-        const first = (db.get('SELECT MIN(revision) AS revision FROM changes') as { revision: number | null })
-          .revision;
-        // The log was trimmed past our cursor: continuity is lost.
-        if (first !== null && first > position + 1 && position > 0) {
-          const firstOfOurs = db.get(
-            'SELECT MIN(revision) AS revision FROM changes WHERE namespace = ? AND revision > ?',
-            [this.namespace, position],
-          ) as { revision: number | null };
-          if (firstOfOurs.revision === null || firstOfOurs.revision > first) {
-            stopped = true;
-            onChange({ type: 'resync', reason: 'the change log was trimmed past the cursor' });
-            return;
-          }
-        }
-        rows = db.all(
-          'SELECT revision, type, key, value, reason FROM changes WHERE namespace = ? AND revision > ? ORDER BY revision LIMIT 1000',
-          [this.namespace, position],
-        ) as unknown as ChangeRow[];
-      } catch (error) {
-        if (isBusy(error)) return breakStaleLock(this.path); // another process writes: next tick
-        // Anything else: give up this feed; core lists again and opens a new one.
-        stopped = true;
-        onChange({ type: 'resync', reason: `reading the change log failed: ${String(error)}` });
-        return;
-      }
-      for (const row of rows) {
-        if (stopped) return;
-        position = row.revision;
-        onChange(
-          row.type === 'put'
-            ? { type: 'put', key: row.key, value: row.value ?? new Uint8Array(), revision: row.revision }
-            : { type: 'delete', key: row.key, revision: row.revision, reason: row.reason ?? undefined },
-        );
-      }
-    };
-    const timer = setInterval(poll, this.pollInterval);
+    const stopPolling = pollChanges(
+      { db, path: this.path, namespace: this.namespace, pollInterval: this.pollInterval },
+      revisionCursor(this.name, cursor),
+      onChange,
+    );
     const stop = () => {
-      stopped = true;
-      clearInterval(timer);
+      stopPolling();
       this.watches.delete(stop);
     };
     this.watches.add(stop);
-    queueMicrotask(poll);
     return { stop: async () => stop() };
   }
 
   async history(key: string, limit: number): Promise<Uint8Array[]> {
-    const rows = await this.retryBusy(
+    const rows = await retryBusy(
+      this.path,
       () =>
         this.ready().all(
           'SELECT value FROM history WHERE namespace = ? AND key = ? ORDER BY revision DESC LIMIT ?',
@@ -280,27 +204,6 @@ class SqliteBackend implements DiscoveryBackend {
   private ready(): Database {
     if (!this.db?.isOpen) throw new DiscoveryClosedError('the sqlite backend is not open');
     return this.db;
-  }
-
-  /**
-   * Runs `work` (synchronous, so no other call of this process interleaves with it) and tries
-   * again while another process holds the lock, up to BUSY_TIMEOUT.
-   */
-  private async retryBusy<T>(work: () => T): Promise<T> {
-    const deadline = Date.now() + BUSY_TIMEOUT;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return work();
-      } catch (error) {
-        if (!isBusy(error)) throw error;
-        if (Date.now() >= deadline)
-          throw new BackendUnavailableError(`sqlite file ${this.path} stayed locked for ${BUSY_TIMEOUT} ms`, {
-            cause: error,
-          });
-        breakStaleLock(this.path);
-        await sleep(Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
-      }
-    }
   }
 
   /** The record unless its deadline passed (expired but not yet swept counts as gone). */
@@ -379,32 +282,5 @@ class SqliteBackend implements DiscoveryBackend {
       // Anything else would surface on the next call that touches the file.
       if (isBusy(error)) breakStaleLock(this.path);
     }
-  }
-}
-
-/** Runs `work` in one transaction: committed if it returns, rolled back if it throws. */
-function transaction<T>(db: Database, mode: 'DEFERRED' | 'IMMEDIATE', work: () => T): T {
-  db.exec(`BEGIN ${mode}`);
-  try {
-    const result = work();
-    db.exec('COMMIT');
-    return result;
-  } catch (error) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    throw error;
-  }
-}
-
-function isBusy(error: unknown): boolean {
-  return error instanceof Error && /database is locked|database is busy/.test(error.message);
-}
-
-/** Removes the lock directory of a process that died holding it (see STALE_LOCK_AFTER). */
-function breakStaleLock(path: string): void {
-  const lock = `${path}.lock`;
-  try {
-    if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_AFTER) rmdirSync(lock);
-  } catch {
-    // Gone already (released, or another process broke it first).
   }
 }

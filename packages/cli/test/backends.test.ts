@@ -1,4 +1,11 @@
-import { freePort, type ServiceHandle, startEtcd, startNats, startRedis } from '@roster/test-services';
+import {
+  freePort,
+  freshNamespace,
+  type ServiceHandle,
+  startEtcd,
+  startNats,
+  startRedis,
+} from '@roster/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lines, RosterProcess, roster } from './helpers/roster-process.js';
 
@@ -11,12 +18,6 @@ const START: Record<Kind, () => Promise<ServiceHandle>> = {
   redis: () => startRedis(),
   etcd: () => startEtcd(),
 };
-
-let counter = 0;
-function freshNamespace(): string {
-  counter += 1;
-  return `cli-${process.pid}-${Date.now().toString(36)}-${counter}`;
-}
 
 interface Event {
   type: string;
@@ -37,7 +38,7 @@ describe.each<Kind>(['nats', 'redis', 'etcd'])('%s', (kind) => {
   });
 
   it('register in one process is seen by ls --json and watch --json in others; Ctrl-C unregisters', async () => {
-    const url = `${base}?namespace=${freshNamespace()}`;
+    const url = `${base}?namespace=${freshNamespace('cli')}`;
     const watch = new RosterProcess(['watch', '--json', '--url', url]);
     const register = new RosterProcess([
       'register',
@@ -117,7 +118,7 @@ describe.each<Kind>(['nats', 'redis', 'etcd'])('%s', (kind) => {
   });
 
   it('a register killed without cleanup expires at every watcher; history and unregister work', async () => {
-    const url = `${base}?namespace=${freshNamespace()}`;
+    const url = `${base}?namespace=${freshNamespace('cli')}`;
     const ttl = ['--ttl', '1000'];
     const watch = new RosterProcess(['watch', '--json', '--url', url, ...ttl]);
     const crashing = new RosterProcess([

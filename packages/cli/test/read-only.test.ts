@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { DiscoveryBackend, NodeDiscovery } from '@roster/core';
 import { createDiscovery } from '@roster/core';
-import { type ServiceHandle, startEtcd, startNats, startRedis } from '@roster/test-services';
+import { freshNamespace, type ServiceHandle, startEtcd, startNats, startRedis } from '@roster/test-services';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runCli } from '../src/run-cli.js';
 
@@ -245,12 +245,6 @@ const SETUPS: Record<Kind, Setup> = {
   },
 };
 
-let counter = 0;
-function freshNamespace(): string {
-  counter += 1;
-  return `ro-${process.pid}-${Date.now().toString(36)}-${counter}`;
-}
-
 describe.each<Kind>(['nats', 'redis', 'etcd'])('%s', (kind) => {
   const setup = SETUPS[kind];
   let server: ServiceHandle;
@@ -280,7 +274,7 @@ describe.each<Kind>(['nats', 'redis', 'etcd'])('%s', (kind) => {
   }
 
   it('on an absent namespace ls, get, history and watch change nothing; the app then opens it with its own ttl', async () => {
-    const namespace = freshNamespace();
+    const namespace = freshNamespace('ro');
     const url = `${base}?namespace=${namespace}`;
     const unchanged = async (what: string, run: () => Promise<void>) => {
       const before = await snapshot();
@@ -337,7 +331,7 @@ describe.each<Kind>(['nats', 'redis', 'etcd'])('%s', (kind) => {
   });
 
   it('on a namespace an app created with ttl 7 s they show its nodes and change nothing', async () => {
-    const namespace = freshNamespace();
+    const namespace = freshNamespace('ro');
     const url = `${base}?namespace=${namespace}`;
     const application = await app(namespace);
     await application.register({ id: 'api-1', address: '10.0.0.1:80', metadata: { role: 'api' } });
@@ -427,7 +421,7 @@ describe('memory, and a backend without inspect()', () => {
   }
 
   it('the stored ttl wins over ROSTER_TTL too, with one note, and the app is not refused', async () => {
-    const namespace = freshNamespace();
+    const namespace = freshNamespace('ro');
     const application = await memoryApp(namespace);
     await application.register({ id: 'api-1' });
     const result = await roster(['get', 'api-1', '--json', '--namespace', namespace, '--url', 'memory:'], {
@@ -441,7 +435,7 @@ describe('memory, and a backend without inspect()', () => {
   });
 
   it('watch of an absent namespace ends with exit 0 on Ctrl-C while it waits, creating nothing', async () => {
-    const namespace = freshNamespace();
+    const namespace = freshNamespace('ro');
     const watch = new Cli(['watch', '--namespace', namespace, '--url', 'memory:']);
     onTestFinished(() => watch.interrupt());
     await until(
@@ -479,7 +473,7 @@ describe('memory, and a backend without inspect()', () => {
         },
       };
     };
-    const namespace = freshNamespace();
+    const namespace = freshNamespace('ro');
     const result = await roster(['ls', '--namespace', namespace, '--url', 'memory:'], {
       load: withoutInspect,
     });

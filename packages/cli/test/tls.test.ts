@@ -1,4 +1,5 @@
 import {
+  freshNamespace,
   makeTlsCertificates,
   type ServiceHandle,
   startEtcd,
@@ -23,12 +24,6 @@ const START: Record<Kind, (certs: TlsCertificates) => Promise<ServiceHandle>> = 
 /** Far above how long a refused handshake takes: a wrong CA must fail, not wait this out. */
 const CONNECT_TIMEOUT_MS = 20_000;
 
-let counter = 0;
-function freshNamespace(): string {
-  counter += 1;
-  return `tls-${process.pid}-${Date.now().toString(36)}-${counter}`;
-}
-
 let certs: TlsCertificates;
 let otherCa: TlsCertificates;
 beforeAll(() => {
@@ -51,7 +46,7 @@ describe.each<Kind>(['nats', 'redis', 'etcd'])('%s over TLS', (kind) => {
   });
 
   it('register, then ls from another process, with --tls-ca/--tls-cert/--tls-key; Ctrl-C unregisters', async () => {
-    const url = `${base}?namespace=${freshNamespace()}`;
+    const url = `${base}?namespace=${freshNamespace('tls')}`;
     const tls = ['--tls-ca', certs.caFile, ...clientFlags()];
     const register = new RosterProcess([
       'register',
@@ -84,7 +79,7 @@ describe.each<Kind>(['nats', 'redis', 'etcd'])('%s over TLS', (kind) => {
   }, 60_000);
 
   it('a CA that did not sign the server certificate: exit 1 at once, naming the certificate and TLS, never "is the server running?"', async () => {
-    const url = `${base}?namespace=${freshNamespace()}`;
+    const url = `${base}?namespace=${freshNamespace('tls')}`;
     const started = Date.now();
     const result = await roster(
       [
@@ -119,7 +114,7 @@ describe.each<Kind>(['nats', 'redis', 'etcd'])('%s over TLS', (kind) => {
   it.skipIf(kind === 'redis')(
     'no client certificate where the server requires one: exit 1 at once, the TLS alert in words',
     async () => {
-      const url = `${base}?namespace=${freshNamespace()}`;
+      const url = `${base}?namespace=${freshNamespace('tls')}`;
       const started = Date.now();
       const result = await roster(
         ['ls', '--url', url, '--tls-ca', certs.caFile, '--connect-timeout', String(CONNECT_TIMEOUT_MS)],

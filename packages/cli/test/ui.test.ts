@@ -6,7 +6,7 @@ import { etcdBackend } from '@roster/etcd';
 import * as memory from '@roster/memory';
 import { natsBackend } from '@roster/nats';
 import { redisBackend } from '@roster/redis';
-import { type ServiceHandle, startEtcd, startNats, startRedis } from '@roster/test-services';
+import { freshNamespace, type ServiceHandle, startEtcd, startNats, startRedis } from '@roster/test-services';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli-error.js';
@@ -27,12 +27,6 @@ const DOCS_SCREENSHOT = fileURLToPath(new URL('../../../docs/assets/roster-ui.pn
 /** Rule 1 of docs/guarantees.md: a registration reaches every watcher well under a second. */
 const APPEAR_WITHIN = 1_000;
 const WAIT = 10_000;
-
-let counter = 0;
-function freshNamespace(): string {
-  counter += 1;
-  return `ui-${process.pid}-${Date.now().toString(36)}-${counter}`;
-}
 
 /** The CLI loads `@roster/memory` through this: its memory backends share the test's store. */
 function memoryLoader(store: memory.MemoryStore): ModuleLoader {
@@ -141,7 +135,7 @@ describe.skipIf(!HAVE_CHROMIUM)('roster ui in Chromium', () => {
     }
 
     it('nodes appear within a second of registering; a filter narrows the table; the header counts them', async () => {
-      const namespace = freshNamespace();
+      const namespace = freshNamespace('ui');
       // The namespace exists before the dashboard looks (it never creates one).
       const cluster = await node(namespace, 2_000);
       const ui = startUi(['--url', `memory:?namespace=${namespace}`, '--ttl', '2000'], loader);
@@ -249,7 +243,7 @@ describe.skipIf(!HAVE_CHROMIUM)('roster ui in Chromium', () => {
     });
 
     it('metadata is shown as text, never run as markup; foreign values in the store are skipped', async () => {
-      const namespace = freshNamespace();
+      const namespace = freshNamespace('ui');
       const cluster = await node(namespace, 10_000);
       const ui = startUi(['--url', `memory:?namespace=${namespace}`], loader);
       const page = await openPage(await ui.url());
@@ -279,7 +273,7 @@ describe.skipIf(!HAVE_CHROMIUM)('roster ui in Chromium', () => {
     });
 
     it('without --allow-actions there is no unregister button and the endpoint answers 403', async () => {
-      const namespace = freshNamespace();
+      const namespace = freshNamespace('ui');
       const cluster = await node(namespace, 10_000);
       const ui = startUi(['--url', `memory:?namespace=${namespace}`], loader);
       const url = await ui.url();
@@ -296,7 +290,7 @@ describe.skipIf(!HAVE_CHROMIUM)('roster ui in Chromium', () => {
     });
 
     it('with --allow-actions the button unregisters the node (after a confirming second click)', async () => {
-      const namespace = freshNamespace();
+      const namespace = freshNamespace('ui');
       // No re-registration: the owner gives the node up once it is removed.
       const cluster = await node(namespace, 10_000, { reregister: false });
       const ui = startUi(['--url', `memory:?namespace=${namespace}`, '--allow-actions'], loader);
@@ -325,7 +319,7 @@ describe.skipIf(!HAVE_CHROMIUM)('roster ui in Chromium', () => {
 
     it('a backend outage shows "reconnecting", then live again with what changed meanwhile', async () => {
       const outageStore = memory.createMemoryStore();
-      const namespace = freshNamespace();
+      const namespace = freshNamespace('ui');
       const owner = await createDiscovery({
         backend: memory.memoryBackend({ store: outageStore, namespace }),
       });
@@ -345,7 +339,7 @@ describe.skipIf(!HAVE_CHROMIUM)('roster ui in Chromium', () => {
     });
 
     it('the page reconnects when roster ui restarts, and reloads the view', async () => {
-      const namespace = freshNamespace();
+      const namespace = freshNamespace('ui');
       const cluster = await node(namespace, 10_000);
       const first = new DashboardRun(['ui', '--port', '0', '--url', `memory:?namespace=${namespace}`], {
         loadModule: loader,
@@ -437,7 +431,7 @@ describe.skipIf(!HAVE_CHROMIUM)('roster ui in Chromium', () => {
     });
 
     it('nodes appear within a second; a filter narrows; an expiry shows as `left expired`; history opens', async () => {
-      const namespace = freshNamespace();
+      const namespace = freshNamespace('ui');
       const ttl = 1_000;
       const hostPort = server.url.replace(/^[a-z]+:\/\//, '');
       const ui = () => startUi(['--url', `${kind}://${hostPort}`, '-n', namespace, '--ttl', `${ttl}`]);
@@ -489,7 +483,7 @@ describe.skipIf(!HAVE_CHROMIUM)('roster ui in Chromium', () => {
     });
 
     it('a frozen server shows "reconnecting"; once it thaws the page is live and follows again', async () => {
-      const namespace = freshNamespace();
+      const namespace = freshNamespace('ui');
       const hostPort = server.url.replace(/^[a-z]+:\/\//, '');
       const owner = await createDiscovery({ backend: SERVERS[kind].backend(server.url, namespace) });
       cleanup.push(() => owner.close());

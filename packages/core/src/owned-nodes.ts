@@ -1,25 +1,18 @@
-// The nodes this instance owns: registering, heartbeating and unregistering them, and noticing
-// when one is lost (deleted, expired or replaced by another instance), rules 3 and 6 of
-// docs/guarantees.md.
+// The nodes this instance owns: registering, heartbeating and unregistering them (rule 3 of
+// docs/guarantees.md). Noticing that one was lost, and why, is owned-node-loss.ts.
 
 import { deleteIfOurs } from './compare-and-set-delete.js';
 import { type DiscoveryContext, newInstanceId } from './discovery-context.js';
-import { DiscoveryClosedError, NodeNotRegisteredError } from './errors.js';
+import { DiscoveryClosedError } from './errors.js';
 import { HeartbeatScheduler } from './heartbeat-scheduler.js';
 import { CONFLICT } from './metrics/discovery-metrics.js';
 import { nodeFrom } from './node-from.js';
-import { OwnedDeletes } from './owned-deletes.js';
-import { decodeRecord, encodeRecord } from './record-codec.js';
+import { OwnedNodeLoss } from './owned-node-loss.js';
+import { encodeRecord } from './record-codec.js';
 import type { DiscoveryBackend } from './spi/discovery-backend.js';
 import type { OwnNodeLostReason } from './types/discovery-options.js';
 import type { NodeInfo } from './types/node-info.js';
 import type { NodeRegistration } from './types/node-registration.js';
-
-/**
- * How long an owner whose heartbeat found its record gone waits for the feed to say whether it
- * expired or was deleted (the propagation bound of rule 1).
- */
-const FEED_GRACE_MS = 1_000;
 
 /** What this instance knows about a node it owns: the record it last wrote and at which revision. */
 export interface Owned {
@@ -31,14 +24,17 @@ export interface Owned {
 
 export class OwnedNodes {
   private readonly owned = new Map<string, Owned>();
-  /** Why ids this instance owned were lost, for the message of a later `heartbeat()`. */
-  private readonly lostReasons = new Map<string, OwnNodeLostReason>();
-  /** Deletes of owned records the feed reported, with their reason. */
-  private readonly ownedDeletes = new OwnedDeletes();
   private readonly scheduler: HeartbeatScheduler;
+  private readonly loss: OwnedNodeLoss;
 
   constructor(private readonly context: DiscoveryContext) {
     this.scheduler = new HeartbeatScheduler(context.options.heartbeatInterval, (id) => this.autoBeat(id));
+    this.loss = new OwnedNodeLoss(context, {
+      get: (id) => this.owned.get(id),
+      wrote: (own, info, revision) => this.wrote(own, info, revision),
+      adopt: (info, revision) => this.adopt(info, revision),
+      disown: (id) => this.disown(id),
+    });
   }
 
   get(id: string): Owned | undefined {
@@ -120,7 +116,7 @@ export class OwnedNodes {
         if (own && this.context.state === 'open') this.adopt(own.info, own.revision);
         throw error;
       }
-      this.lostReasons.delete(id);
+      this.loss.unregistered(id);
       // Another instance's registration now: given up, and left to the feed (replaced, joined).
       if (!removed) return;
       this.context.sweeper?.forget(id);
@@ -135,7 +131,7 @@ export class OwnedNodes {
 
   /** The feed (or a confirmed expiry) saw the record of owned `id` go, for `reason`. */
   noteDelete(id: string, reason: OwnNodeLostReason): void {
-    this.ownedDeletes.note(id, reason);
+    this.loss.noteDelete(id, reason);
     this.check(id);
   }
 
@@ -145,7 +141,7 @@ export class OwnedNodes {
     if (!own) return;
     void this.context.perId
       .run(id, async () => {
-        if (this.owned.get(id) === own && this.context.state === 'open') await this.inspect(id, own);
+        if (this.owned.get(id) === own && this.context.state === 'open') await this.loss.inspect(id, own);
       })
       .catch((error) => this.context.logger.warn(`could not check owned node "${id}"`, { id, error }));
   }
@@ -153,8 +149,7 @@ export class OwnedNodes {
   private adopt(info: NodeInfo, revision: number): void {
     const own: Owned = { info, revision };
     this.owned.set(info.id, own);
-    this.lostReasons.delete(info.id);
-    this.ownedDeletes.forget(info.id);
+    this.loss.adopted(info.id);
     this.wrote(own, info, revision);
     if (this.context.options.autoHeartbeat) this.scheduler.start(info.id);
   }
@@ -162,7 +157,7 @@ export class OwnedNodes {
   private disown(id: string): void {
     this.owned.delete(id);
     this.scheduler.cancel(id);
-    this.ownedDeletes.forget(id);
+    this.loss.disowned(id);
   }
 
   /**
@@ -197,7 +192,7 @@ export class OwnedNodes {
     for (let attempt = 0; attempt < 3; attempt++) {
       const own = this.owned.get(id);
       if (!own) {
-        if (explicit) throw this.notOwned(id);
+        if (explicit) throw this.loss.notOwned(id);
         return;
       }
       const next: NodeInfo = Object.freeze({
@@ -227,98 +222,11 @@ export class OwnedNodes {
         this.wrote(own, next, result.revision, renewed);
         return;
       }
-      if ((await this.inspect(id, own)) === 'lost') {
-        if (explicit && !this.owned.has(id)) throw this.notOwned(id);
+      if ((await this.loss.inspect(id, own)) === 'lost') {
+        if (explicit && !this.owned.has(id)) throw this.loss.notOwned(id);
         return;
       }
     }
-  }
-
-  /**
-   * Reads an owned record whose revision moved. Still ours (a write whose answer we missed):
-   * adopt it, revision and content. Someone else's: given up (`replaced`). Gone: lost, for the reason
-   * `goneReason` finds, then registered again if configured.
-   */
-  private async inspect(id: string, own: Owned): Promise<'ours' | 'lost'> {
-    const current = await this.context.backend.get(id);
-    if (this.owned.get(id) !== own) return 'lost';
-    if (current) {
-      const decoded = decodeRecord(id, current.value);
-      if (decoded.ok && decoded.node.instanceId === own.info.instanceId) {
-        // Adopt the record as stored, content too: it is what every other instance sees. Keeping
-        // our older content diverged for good on backends whose heartbeats write nothing (a
-        // re-register that landed while its call failed, found by chaos on an etcd cluster).
-        this.wrote(own, decoded.node, current.revision);
-        // A delete the feed reported was of an older write: it says nothing about this record.
-        this.ownedDeletes.forget(id);
-        return 'ours';
-      }
-      await this.lose(id, own, 'replaced');
-      return 'lost';
-    }
-    const reason = await this.goneReason(id);
-    if (this.owned.get(id) !== own) return 'lost';
-    await this.lose(id, own, reason);
-    return 'lost';
-  }
-
-  /**
-   * Why an owned record is gone (rule 3: the owner sees `unregistered` like everyone else, even
-   * when its heartbeat noticed before its feed did). The feed says why when it reports the delete,
-   * so its reason is taken if it has come or comes within max(`FEED_GRACE_MS`, ttl) — a feed
-   * lagging that far behind the store is in trouble anyway. Without it the loss is `expired`
-   * (rule 6: `unregistered` only when an explicit delete was seen). Guessing
-   * `unregistered` from the time since our last accepted write is wrong after a failover: a
-   * promoted replica may have lost writes it had acknowledged (found by the chaos run on Sentinel).
-   */
-  private async goneReason(id: string): Promise<OwnNodeLostReason> {
-    const noted = this.ownedDeletes.reasonOf(id);
-    if (noted) return noted;
-    const reported = await this.ownedDeletes.wait(
-      id,
-      Math.max(FEED_GRACE_MS, this.context.options.ttl),
-      this.context.shutdown,
-    );
-    return reported ?? 'expired';
-  }
-
-  private async lose(id: string, own: Owned, reason: OwnNodeLostReason): Promise<void> {
-    const { backend, logger, options, view } = this.context;
-    this.disown(id);
-    this.lostReasons.set(id, reason);
-    this.context.metrics.ownedLost(reason);
-    logger.warn(`owned node "${id}" was lost (${reason})`, { id, reason, instanceId: own.info.instanceId });
-    // The store no longer holds our record: the local view must not keep showing it.
-    if (reason !== 'replaced') {
-      this.context.sweeper?.forget(id);
-      view.applyDelete(id, undefined, reason, Date.now());
-    }
-    try {
-      options.onOwnNodeLost?.(own.info, reason);
-    } catch (error) {
-      logger.error('onOwnNodeLost threw', { id, error });
-    }
-    if (reason === 'replaced' || !options.reregister || this.context.state !== 'open') return;
-    const info = nodeFrom(own.info, newInstanceId(), Date.now(), Date.now());
-    // Create-only: if another instance took the id meanwhile, the newer registration wins.
-    const result = await backend.put(id, encodeRecord(info), { expectedRevision: null });
-    if (!result.ok) {
-      this.lostReasons.set(id, 'replaced');
-      logger.info(`node "${id}" was taken by another instance before it could be registered again`, { id });
-      return;
-    }
-    if (this.context.state !== 'open') return;
-    this.adopt(info, result.revision);
-    logger.info(`node "${id}" registered again`, { id, instanceId: info.instanceId });
-  }
-
-  private notOwned(id: string): NodeNotRegisteredError {
-    const lost = this.lostReasons.get(id);
-    return new NodeNotRegisteredError(
-      lost
-        ? `node "${id}" is no longer owned by this instance: it was lost (${lost}); register() it again`
-        : `node "${id}" is not registered by this instance; heartbeat() only refreshes nodes this instance registered`,
-    );
   }
 
   private assertOpen(): void {

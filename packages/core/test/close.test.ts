@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDiscovery } from '../src/discovery.js';
 import { BackendUnavailableError } from '../src/errors.js';
 import { mapBackend } from './fixtures/map-backend.js';
-import { uniqueNamespace, wrapBackend } from './support/backends.js';
+import { freshNamespace, wrapBackend } from './support/backends.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -13,7 +13,7 @@ const never = () => new Promise<never>(() => {});
 describe('rule 14: close() always finishes and leaves nothing behind', () => {
   it('finishes when the backend’s delete, stop and close never answer, within the documented bound', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
-    const inner = mapBackend({ namespace: uniqueNamespace('close') });
+    const inner = mapBackend({ namespace: freshNamespace('close') });
     const backend = wrapBackend(inner, {
       delete: never,
       close: never,
@@ -42,7 +42,7 @@ describe('rule 14: close() always finishes and leaves nothing behind', () => {
 
   it('a failed open() rejects even when the backend’s close() hangs, and leaves no timer', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
-    const inner = mapBackend({ namespace: uniqueNamespace('close') });
+    const inner = mapBackend({ namespace: freshNamespace('close') });
     const backend = wrapBackend(inner, {
       list: () => Promise.reject(new BackendUnavailableError('test: the server went away')),
       close: never,
@@ -59,7 +59,7 @@ describe('rule 14: close() always finishes and leaves nothing behind', () => {
 
   it('closing while a resync is backing off ends at once and leaves no timer', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
-    const inner = mapBackend({ namespace: uniqueNamespace('close') });
+    const inner = mapBackend({ namespace: freshNamespace('close') });
     let failing = false;
     let feed: Parameters<typeof inner.watch>[1] | undefined;
     const backend = wrapBackend(inner, {

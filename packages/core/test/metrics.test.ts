@@ -19,7 +19,7 @@ import { ViewGauges } from '../src/metrics/view-gauges.js';
 import type { BackendChange, DiscoveryBackend } from '../src/spi/discovery-backend.js';
 import type { NodeDiscovery } from '../src/types/node-discovery.js';
 import { mapBackend } from './fixtures/map-backend.js';
-import { uniqueNamespace, wrapBackend } from './support/backends.js';
+import { freshNamespace, wrapBackend } from './support/backends.js';
 
 /** A reader collected by hand: each `read()` is one collection of the provider's metrics. */
 class TestReader extends MetricReader {
@@ -97,7 +97,7 @@ afterEach(async () => {
 
 describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => {
   it('register: nodes gauge 1, owned 1, one joined event, register and put latencies, with backend and namespace', async () => {
-    const namespace = uniqueNamespace('m-reg');
+    const namespace = freshNamespace('mreg');
     const { provider, reader } = meterProvider();
     const d = await discovery({ backend: namedBackend(namespace), meterProvider: provider });
     await d.register({ id: 'api-1' });
@@ -120,7 +120,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   it('a backend that does not declare its namespace: reported with roster.backend only', async () => {
     const { provider, reader } = meterProvider();
     const d = await discovery({
-      backend: mapBackend({ namespace: uniqueNamespace('m-nons') }),
+      backend: mapBackend({ namespace: freshNamespace('mnons') }),
       meterProvider: provider,
     });
     await d.register({ id: 'api-1' });
@@ -131,7 +131,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   it('heartbeat: heartbeats sent and the round-trip histogram move; an update counts as updated', async () => {
     const { provider, reader } = meterProvider();
     const d = await discovery({
-      backend: namedBackend(uniqueNamespace('m-hb')),
+      backend: namedBackend(freshNamespace('mhb')),
       meterProvider: provider,
       autoHeartbeat: false,
     });
@@ -151,7 +151,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   it('automatic heartbeats are counted too', async () => {
     const { provider, reader } = meterProvider();
     const d = await discovery({
-      backend: namedBackend(uniqueNamespace('m-auto')),
+      backend: namedBackend(freshNamespace('mauto')),
       meterProvider: provider,
       ttl: 1_000,
       heartbeatInterval: 50,
@@ -165,7 +165,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   });
 
   it('a failing backend: heartbeats failed by error type, and the failed put in the backend latencies', async () => {
-    const namespace = uniqueNamespace('m-fail');
+    const namespace = freshNamespace('mfail');
     const inner = namedBackend(namespace);
     let failing = false;
     const backend = wrapBackend(inner, {
@@ -195,7 +195,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
 
   it('unregister: left with reason unregistered; both gauges back to 0', async () => {
     const { provider, reader } = meterProvider();
-    const d = await discovery({ backend: namedBackend(uniqueNamespace('m-unreg')), meterProvider: provider });
+    const d = await discovery({ backend: namedBackend(freshNamespace('munreg')), meterProvider: provider });
     await d.register({ id: 'api-1' });
     await d.unregister('api-1');
     const m = await reader.read();
@@ -209,7 +209,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   });
 
   it('expiry: a watcher counts left with reason expired (rule 4)', async () => {
-    const namespace = uniqueNamespace('m-exp');
+    const namespace = freshNamespace('mexp');
     const owner = await discovery({ backend: namedBackend(namespace), ttl: 1_000 });
     const { provider, reader } = meterProvider();
     const observer = await discovery({
@@ -233,7 +233,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   });
 
   it('an owned node deleted by another instance: owned lost (unregistered), then registered again', async () => {
-    const namespace = uniqueNamespace('m-lost');
+    const namespace = freshNamespace('mlost');
     const { provider, reader } = meterProvider();
     const owner = await discovery({
       backend: namedBackend(namespace),
@@ -258,7 +258,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   });
 
   it('a foreign value in the namespace: counted as skipped, the watcher goes on (rule 10)', async () => {
-    const namespace = uniqueNamespace('m-foreign');
+    const namespace = freshNamespace('mforeign');
     const { provider, reader } = meterProvider();
     const d = await discovery({ backend: namedBackend(namespace), meterProvider: provider });
     const raw = mapBackend({ namespace });
@@ -275,7 +275,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   });
 
   it('a resync: counted once per lost continuity, and the namespace is listed again', async () => {
-    const namespace = uniqueNamespace('m-resync');
+    const namespace = freshNamespace('mresync');
     const inner = namedBackend(namespace);
     let feed: ((change: BackendChange) => void) | undefined;
     const backend = wrapBackend(inner, {
@@ -303,7 +303,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
 
   it('close: the gauges of a closed instance drop to 0', async () => {
     const { provider, reader } = meterProvider();
-    const d = await discovery({ backend: namedBackend(uniqueNamespace('m-close')), meterProvider: provider });
+    const d = await discovery({ backend: namedBackend(freshNamespace('mclose')), meterProvider: provider });
     await d.register({ id: 'api-1' });
     await d.register({ id: 'api-2' });
     let m = await reader.read();
@@ -316,7 +316,7 @@ describe('metrics follow the cluster (OpenTelemetry SDK, manual reader)', () => 
   });
 
   it('two instances of one namespace in a process: the view is not double counted, owned nodes add up', async () => {
-    const namespace = uniqueNamespace('m-two');
+    const namespace = freshNamespace('mtwo');
     const { provider, reader } = meterProvider();
     const a = await discovery({ backend: namedBackend(namespace), meterProvider: provider });
     const b = await discovery({ backend: namedBackend(namespace), meterProvider: provider });
@@ -334,14 +334,14 @@ describe('the OpenTelemetry API is optional', () => {
   it('reports through the global meter provider when an SDK registered one before createDiscovery', async () => {
     const { provider, reader } = meterProvider();
     expect(metrics.setGlobalMeterProvider(provider)).toBe(true);
-    const d = await discovery({ backend: namedBackend(uniqueNamespace('m-global')) });
+    const d = await discovery({ backend: namedBackend(freshNamespace('mglobal')) });
     await d.register({ id: 'api-1' });
     expect(sumOf((await reader.read()).get('roster.events'), { 'roster.event.type': 'joined' })).toBe(1);
   });
 
   it('without an SDK: the no-op meter is recognised, nothing is measured, and core works', async () => {
     expect(await resolveMeter({})).toBeUndefined();
-    const d = await discovery({ backend: namedBackend(uniqueNamespace('m-noop')) });
+    const d = await discovery({ backend: namedBackend(freshNamespace('mnoop')) });
     await d.register({ id: 'api-1' });
     await d.heartbeat('api-1');
     await d.unregister('api-1');
@@ -357,7 +357,7 @@ describe('the OpenTelemetry API is optional', () => {
       throw new Error("Cannot find package '@opentelemetry/api'");
     });
     const fresh = (await import('../src/index.js')) as typeof import('../src/index.js');
-    const d = await fresh.createDiscovery({ backend: namedBackend(uniqueNamespace('m-noapi')) });
+    const d = await fresh.createDiscovery({ backend: namedBackend(freshNamespace('mnoapi')) });
     open.push(d);
     await d.register({ id: 'api-1' });
     await d.heartbeat('api-1');
@@ -376,7 +376,7 @@ describe('the OpenTelemetry API is optional', () => {
   });
 
   it('rejects a meterProvider or meter that is not one, before writing anything', async () => {
-    const namespace = uniqueNamespace('m-bad');
+    const namespace = freshNamespace('mbad');
     const backend = namedBackend(namespace);
     const put = vi.spyOn(backend, 'put');
     const open = vi.spyOn(backend, 'open');
@@ -391,7 +391,7 @@ describe('the OpenTelemetry API is optional', () => {
   });
 
   it('without a meter nothing is wrapped or recorded', () => {
-    const backend = namedBackend(uniqueNamespace('m-none'));
+    const backend = namedBackend(freshNamespace('mnone'));
     expect(discoveryMetrics(undefined, 'map', 'x')).toBe(NO_METRICS);
     expect(measuredBackend(backend, NO_METRICS)).toBe(backend);
     const { provider } = meterProvider();

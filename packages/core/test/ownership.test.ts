@@ -4,7 +4,7 @@ import { decodeRecord } from '../src/record-codec.js';
 import type { OwnNodeLostReason } from '../src/types/discovery-options.js';
 import type { NodeInfo } from '../src/types/node-info.js';
 import { mapBackend } from './fixtures/map-backend.js';
-import { record, short, slowFeed, uniqueNamespace, wrapBackend } from './support/backends.js';
+import { freshNamespace, record, short, slowFeed, wrapBackend } from './support/backends.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -12,7 +12,7 @@ afterEach(() => {
 
 describe('rule 3: unregister of an owned id is compare-and-set', () => {
   it('never deletes a newer registration written by another instance; the id is just given up', async () => {
-    const namespace = uniqueNamespace('unreg');
+    const namespace = freshNamespace('unreg');
     // The owner's feed is slow: it has not yet seen the other instance's registration.
     const owner = await createDiscovery({
       backend: slowFeed(mapBackend({ namespace }), 5_000),
@@ -43,7 +43,7 @@ describe('rule 3: unregister of an owned id is compare-and-set', () => {
   });
 
   it('deletes its own record (the compare-and-set holds) and everyone sees left unregistered', async () => {
-    const namespace = uniqueNamespace('unreg');
+    const namespace = freshNamespace('unreg');
     const owner = await createDiscovery({ backend: mapBackend({ namespace }), ttl: 10_000 });
     const watcher = await createDiscovery({ backend: mapBackend({ namespace }), ttl: 10_000 });
     try {
@@ -62,7 +62,7 @@ describe('rule 3: unregister of an owned id is compare-and-set', () => {
 
 describe('rule 3: unregister compare-and-set, the other outcomes', () => {
   it('retries when its own record moved under it (a write whose answer was missed), then deletes it', async () => {
-    const inner = mapBackend({ namespace: uniqueNamespace('unreg') });
+    const inner = mapBackend({ namespace: freshNamespace('unreg') });
     const deletes: (number | null | undefined)[] = [];
     let failFirst = true;
     const backend = wrapBackend(inner, {
@@ -94,7 +94,7 @@ describe('rule 3: unregister compare-and-set, the other outcomes', () => {
   });
 
   it('a record already gone is simply unregistered', async () => {
-    const namespace = uniqueNamespace('unreg');
+    const namespace = freshNamespace('unreg');
     const discovery = await createDiscovery({
       backend: slowFeed(mapBackend({ namespace }), 5_000),
       ttl: 10_000,
@@ -117,7 +117,7 @@ describe('rule 3: unregister compare-and-set, the other outcomes', () => {
 describe("rule 3: the owner's leave reason does not depend on its feed arriving first", () => {
   it('another instance unregisters an owned node: the owner sees left unregistered though its heartbeat noticed first', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
-    const namespace = uniqueNamespace('reason');
+    const namespace = freshNamespace('reason');
     const lost: OwnNodeLostReason[] = [];
     const owner = await createDiscovery({
       backend: slowFeed(mapBackend({ namespace }), 2_000),
@@ -150,7 +150,7 @@ describe("rule 3: the owner's leave reason does not depend on its feed arriving 
   it('a record gone without the feed ever saying why is expired on the owner, even within a ttl of its last write (rule 6)', async () => {
     // As after a failover that lost acknowledged writes: no explicit delete reaches this owner.
     vi.useFakeTimers({ now: 1_000_000 });
-    const namespace = uniqueNamespace('reason');
+    const namespace = freshNamespace('reason');
     const lost: OwnNodeLostReason[] = [];
     const inner = mapBackend({ namespace });
     const silentDeletes = wrapBackend(inner, {
@@ -183,7 +183,7 @@ describe("rule 3: the owner's leave reason does not depend on its feed arriving 
 
   it('a node that really expired is still expired on the owner, with the feed slow too', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
-    const namespace = uniqueNamespace('reason');
+    const namespace = freshNamespace('reason');
     const lost: OwnNodeLostReason[] = [];
     const owner = await createDiscovery({
       backend: slowFeed(mapBackend({ namespace }), 20_000),
@@ -214,7 +214,7 @@ describe('a write that landed but whose answer was lost', () => {
     // Found by the chaos run on a 3-member etcd cluster (seed 1202): a re-register landed during a
     // failover, its call rejected; the owner adopted the new revision but kept the old content, and
     // silent heartbeats (etcd's keep-alives) never rewrote it, so the owner and the others disagreed.
-    const namespace = uniqueNamespace('ambiguous');
+    const namespace = freshNamespace('ambiguous');
     const inner = mapBackend({ namespace });
     let failNextPut = false;
     const backend = wrapBackend(inner, {

@@ -4,7 +4,7 @@ import { InvalidNodeError } from '../src/errors.js';
 import { HeartbeatScheduler } from '../src/heartbeat-scheduler.js';
 import type { NodeRegistration } from '../src/types/node-registration.js';
 import { mapBackend } from './fixtures/map-backend.js';
-import { uniqueNamespace, wrapBackend } from './support/backends.js';
+import { freshNamespace, wrapBackend } from './support/backends.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -12,7 +12,7 @@ afterEach(() => {
 
 describe('registerMany', () => {
   it('validates every registration first: one bad one rejects the batch and nothing is written', async () => {
-    const inner = mapBackend({ namespace: uniqueNamespace('many') });
+    const inner = mapBackend({ namespace: freshNamespace('many') });
     let puts = 0;
     const backend = wrapBackend(inner, {
       put(key, value, options) {
@@ -37,7 +37,7 @@ describe('registerMany', () => {
   });
 
   it('registers every node with bounded concurrency and returns them in the order given', async () => {
-    const inner = mapBackend({ namespace: uniqueNamespace('many') });
+    const inner = mapBackend({ namespace: freshNamespace('many') });
     let inFlight = 0;
     let peak = 0;
     const backend = wrapBackend(inner, {

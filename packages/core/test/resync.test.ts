@@ -5,7 +5,7 @@ import type { BackendChange } from '../src/spi/discovery-backend.js';
 import type { NodeChangeEvent } from '../src/types/node-change-event.js';
 import type { NodeInfo } from '../src/types/node-info.js';
 import { mapBackend } from './fixtures/map-backend.js';
-import { record, settle, short, uniqueNamespace, wrapBackend } from './support/backends.js';
+import { freshNamespace, record, settle, short, wrapBackend } from './support/backends.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -62,7 +62,7 @@ describe('rule 17: a re-list never moves the view backwards', () => {
   });
 
   it('a slow re-list does not undo own writes that landed meanwhile (no false left, no load regression)', async () => {
-    const inner = mapBackend({ namespace: uniqueNamespace('r17') });
+    const inner = mapBackend({ namespace: freshNamespace('r17') });
     let gate: Promise<void> | undefined;
     let lists = 0;
     let watches = 0;
@@ -111,7 +111,7 @@ describe('rule 17: a re-list never moves the view backwards', () => {
 
 describe('rule 15: a feed that keeps failing is retried with backoff', () => {
   function failingFeed(mode: 'resync' | 'throw') {
-    const inner = mapBackend({ namespace: uniqueNamespace('r15') });
+    const inner = mapBackend({ namespace: freshNamespace('r15') });
     const counts = { lists: 0, watches: 0 };
     const control = { broken: false, feed: undefined as ((change: BackendChange) => void) | undefined };
     const backend = wrapBackend(inner, {

@@ -1,9 +1,10 @@
 // The change feed of a records bucket: an ordered consumer from a cursor, ended by resync when continuity is lost.
-import type { ConsumerMessages, JetStreamClient, JsMsg, PushConsumer } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg, PushConsumer } from '@nats-io/jetstream';
 import type { Logger } from '@roster/core';
 import type { BackendChange, BackendWatch } from '@roster/core/spi';
 import type { BucketLayout } from './bucket-layout.js';
 import { translateMessage } from './feed-message.js';
+import { type ConsumerFactory, createOrderedConsumer } from './ordered-consumer.js';
 
 /**
  * The change feed of a records bucket from a cursor: an ordered push consumer starting at stream
@@ -15,11 +16,17 @@ export class KvChangeFeed implements BackendWatch {
   private consumer: PushConsumer | undefined;
   private messages: ConsumerMessages | undefined;
   private stopped = false;
-  /** Highest stream sequence delivered: duplicates after a consumer reset are dropped. */
+  /**
+   * Highest stream sequence delivered (the cursor at first): anything at or below it is dropped,
+   * so revisions only go up. Not only duplicates after a consumer reset: on a replicated stream
+   * nats-server (2.9) starts a consumer placed on a member whose store ends before the cursor at
+   * that member's last sequence + 1 (sequence 1 when its store is empty), i.e. with messages the
+   * list already covered.
+   */
   private position: number;
 
   constructor(
-    js: JetStreamClient,
+    consumers: ConsumerFactory,
     private readonly layout: BucketLayout,
     cursor: number,
     private readonly onChange: (change: BackendChange) => void,
@@ -28,7 +35,7 @@ export class KvChangeFeed implements BackendWatch {
     onConsumerTrouble: (what: string) => void,
   ) {
     this.position = cursor;
-    void this.start(js, cursor, onConsumerTrouble);
+    void this.start(consumers, cursor, onConsumerTrouble);
   }
 
   /** Highest sequence this feed has delivered (or its cursor). */
@@ -64,15 +71,17 @@ export class KvChangeFeed implements BackendWatch {
   }
 
   private async start(
-    js: JetStreamClient,
+    consumers: ConsumerFactory,
     cursor: number,
     onConsumerTrouble: (what: string) => void,
   ): Promise<void> {
     try {
-      const consumer = await js.consumers.getPushConsumer(this.layout.stream, {
-        filter_subjects: `${this.layout.subjectPrefix}>`,
-        opt_start_seq: cursor + 1,
-      });
+      const consumer = await createOrderedConsumer(
+        consumers,
+        this.layout.stream,
+        { filter_subjects: `${this.layout.subjectPrefix}>`, opt_start_seq: cursor + 1 },
+        () => !this.stopped,
+      );
       if (this.stopped) {
         await consumer.delete().catch(() => {});
         return;

@@ -1,9 +1,10 @@
 // list() on NATS: every live key of the records bucket at one stream sequence, with its age by the server's clock.
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { BackendUnavailableError, type Logger } from '@roster/core';
 import type { BackendEntry, BackendSnapshot } from '@roster/core/spi';
 import type { BucketLayout } from './bucket-layout.js';
 import { translateMessage } from './feed-message.js';
+import { type ConsumerFactory, createOrderedConsumer } from './ordered-consumer.js';
 
 /**
  * A listed entry and how long ago it was written, by the server's clock (see `readSnapshot`).
@@ -25,6 +26,20 @@ export interface AgedEntry extends BackendEntry {
  * pending on the consumer and read too).
  */
 /*
+ * Replicated buckets (issue 12): "nothing pending" is what the consumer's own member holds, and
+ * nats-server places an ephemeral consumer on any member of the stream's group, one that may
+ * lag the leader (a follower applies a write only once it learns it was committed; a member
+ * that was down catches up after its restart). A list read there would miss acknowledged writes
+ * and take older revisions for the truth, which moves a view backwards (core follows a listed
+ * record even at a lower revision, so that a store that lost its data is followed). So the list
+ * ends only once it has read up to the stream's last sequence as the stream LEADER reported it
+ * before the consumer existed: the consumer's member then had every write acknowledged before
+ * the list began. A lagging member delivers the missing writes as it applies them; waiting for
+ * them is bounded like any read (rule 14 of docs/guarantees.md). While the stream elects a
+ * leader each member answers the stream info itself, with `cluster.leader` empty and its own,
+ * possibly stale, state: such an answer is no floor, and the list fails (core lists again).
+ */
+/*
  * Ages (rule 16 of docs/guarantees.md): each message carries the server's timestamp of its write,
  * and the consumer's `created` is the server's time when the list began, so their difference is
  * an age measured by one clock (the server's); the local time since the consumer answered is
@@ -32,14 +47,20 @@ export interface AgedEntry extends BackendEntry {
  * postpone its own expiry at every instance that lists it.
  */
 export async function readSnapshot(
-  js: JetStreamClient,
+  consumers: ConsumerFactory,
   jsm: JetStreamManager,
   layout: BucketLayout,
   logger: Logger,
   idleTimeout: number,
 ): Promise<BackendSnapshot> {
   const before = await jsm.streams.info(layout.stream);
-  const consumer = await js.consumers.getPushConsumer(layout.stream, {
+  if ((before.config.num_replicas ?? 1) > 1 && before.cluster && !before.cluster.leader)
+    throw new BackendUnavailableError(
+      `the stream of NATS KV bucket "${layout.records}" has no leader (the cluster is electing one); listing again`,
+    );
+  /** The stream's last sequence by its leader: the list reads at least up to here. */
+  const floor = before.state.last_seq;
+  const consumer = await createOrderedConsumer(consumers, layout.stream, {
     filter_subjects: `${layout.subjectPrefix}>`,
     deliver_policy: DeliverPolicy.LastPerSubject,
   });
@@ -47,9 +68,10 @@ export async function readSnapshot(
   try {
     const info = await consumer.info(true);
     const serverStart = Date.parse(info.created);
-    let cursor = before.state.last_seq;
+    // Nothing to deliver and the consumer's member already at the floor: an empty bucket.
+    let cursor = Math.max(floor, info.delivered.stream_seq);
     const latest = new Map<string, (BackendEntry & { writtenAgo: number }) | undefined>();
-    if (info.num_pending > 0) {
+    if (info.num_pending > 0 || info.delivered.stream_seq < floor) {
       cursor = await new Promise<number>((resolve, reject) => {
         let last = 0;
         let timer: NodeJS.Timeout | undefined;
@@ -60,7 +82,9 @@ export async function readSnapshot(
             void messages?.close();
             reject(
               new BackendUnavailableError(
-                `listing NATS KV bucket "${layout.records}" stalled: no message for ${idleTimeout} ms`,
+                last < floor
+                  ? `listing NATS KV bucket "${layout.records}" stalled at sequence ${last}, short of the leader's ${floor}: no message for ${idleTimeout} ms`
+                  : `listing NATS KV bucket "${layout.records}" stalled: no message for ${idleTimeout} ms`,
               ),
             );
           }, idleTimeout);
@@ -90,7 +114,8 @@ export async function readSnapshot(
                 subject: m.subject,
               });
           }
-          if (m.info.pending === 0 && !done) {
+          // Pending 0 below the floor: the consumer's member lags; it delivers the rest as it catches up.
+          if (m.info.pending === 0 && last >= floor && !done) {
             done = true;
             clearTimeout(timer);
             void messages?.close();

@@ -18,6 +18,8 @@ export interface NamespaceBuckets {
   readonly history: KV;
   /** Creation time of the records bucket's stream. */
   readonly streamCreated: string;
+  /** Replicas of the records bucket's stream as the server has it (an existing bucket keeps its own). */
+  readonly replicas: number;
   /** What the backend supports on these buckets: native expiry events only with limit markers. */
   readonly capabilities: BackendCapabilities;
 }
@@ -37,10 +39,8 @@ export async function openNamespaceBuckets(
     { ttl, storage, history: settings.historyLimit, replicas, markerTTL },
     timeout,
   );
-  const reader =
-    (records.status.streamInfo.config.num_replicas ?? 1) > 1
-      ? await kvm.open(layout.records, { allow_direct: false })
-      : records.kv;
+  const streamReplicas = records.status.streamInfo.config.num_replicas ?? 1;
+  const reader = streamReplicas > 1 ? await kvm.open(layout.records, { allow_direct: false }) : records.kv;
   const history = await openHistoryBucket(
     kvm,
     layout.history,
@@ -57,6 +57,7 @@ export async function openNamespaceBuckets(
     reader,
     history,
     streamCreated: records.status.streamInfo.created,
+    replicas: streamReplicas,
     capabilities: { persistent: storage === 'file', history: true, nativeExpiryEvents: markers },
   };
 }

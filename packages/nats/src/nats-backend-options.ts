@@ -50,7 +50,8 @@ export interface NatsBackendOptions extends BackendFactoryOptions, Omit<NodeConn
   requestTimeout?: number;
   /**
    * Ms between checks that the bucket's stream is still the one the feeds read (not deleted or
-   * recreated beneath us). Default 5000.
+   * recreated beneath us) and that no feed stalled (two checks). With `replicas` > 1 a leader
+   * election of the stream makes the feeds re-list at once; this check is the fallback. Default 5000.
    */
   streamCheckInterval?: number;
   /**

@@ -1,5 +1,5 @@
 // The NATS JetStream KV backend: the SPI methods, open and close, on the buckets of one namespace.
-import { type JetStreamClient, type JetStreamManager, jetstream } from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
@@ -30,6 +30,7 @@ import { ConnectionOutage } from './connection-outage.js';
 import { KvChangeFeed } from './kv-change-feed.js';
 import { deleteKey } from './kv-delete.js';
 import { readSnapshot } from './kv-snapshot.js';
+import { LeaderAdvisory } from './leader-advisory.js';
 import { openNamespaceBuckets } from './namespace-buckets.js';
 import { inspectRecordsBucket } from './namespace-inspect.js';
 import {
@@ -41,6 +42,7 @@ import {
 import { DEFAULT_CONNECT_TIMEOUT, openConnection, openJetStream, untilAvailable } from './nats-connection.js';
 import { isStreamNotFound, isWriteConflict, toBackendError } from './nats-errors.js';
 import { HistoryWrites, readHistory } from './node-history.js';
+import { type ConsumerFactory, consumerFactory } from './ordered-consumer.js';
 import { markerTtlFor } from './server-version.js';
 import { StreamWatchdog } from './stream-watchdog.js';
 
@@ -88,11 +90,17 @@ class NatsBackend implements DiscoveryBackend {
   private reader: KV | undefined;
   private historyKv: KV | undefined;
   private ttl = 0;
+  /** Whether the records stream has more than one replica (it then elects leaders). */
+  private replicated = false;
   private markerTTL = 0;
   private logger: Logger = silentLogger;
   private readonly historyWrites: HistoryWrites;
   private outage: ConnectionOutage | undefined;
   private watchdog: StreamWatchdog | undefined;
+  /** How lists and feeds create their ordered consumers (see `createOrderedConsumer`). */
+  private consumers: ConsumerFactory | undefined;
+  /** Leader elections of a replicated records stream (see `LeaderAdvisory`). */
+  private advisory: LeaderAdvisory | undefined;
   private readonly lifecycle = new BackendLifecycle('NATS');
 
   constructor(private readonly options: NatsBackendOptions) {
@@ -136,7 +144,7 @@ class NatsBackend implements DiscoveryBackend {
     if (this.options.connection) {
       nc = this.options.connection;
     } else {
-      nc = await openConnection(connectionOptionsOf(this.options));
+      nc = await openConnection(connectionOptionsOf(this.options), this.ttl);
       if (this.lifecycle.state !== 'opening') {
         // Closed (or timed out) while connecting: this connection is nobody's.
         await nc.close().catch(() => {});
@@ -150,7 +158,17 @@ class NatsBackend implements DiscoveryBackend {
     this.js = jetstream(nc, { timeout: requestTimeout });
     this.kvm = new Kvm(this.js);
     this.markerTTL = markerTtlFor(nc.info?.version, this.options.limitMarkers, this.ttl);
-    this.watchdog = new StreamWatchdog(jsm, this.settings.layout, this.logger, () => this.lifecycle.isOpen);
+    const quickJsm = await jetstreamManager(nc, {
+      timeout: Math.max(1, Math.floor(requestTimeout / 4)),
+      checkAPI: false,
+    });
+    this.watchdog = new StreamWatchdog(
+      jsm,
+      this.settings.layout,
+      this.logger,
+      () => this.lifecycle.isOpen,
+      quickJsm,
+    );
     this.lifecycle.assertOpening();
     await this.untilAvailable(() => this.openBuckets());
     this.lifecycle.assertOpening();
@@ -158,6 +176,7 @@ class NatsBackend implements DiscoveryBackend {
       this.watchdog?.resyncAll(`reconnected to NATS at ${at}`),
     );
     this.watchdog.start(this.settings.streamCheckInterval);
+    this.listenForLeaderElections();
     this.lifecycle.opened();
   }
 
@@ -196,20 +215,20 @@ class NatsBackend implements DiscoveryBackend {
   async list(): Promise<BackendSnapshot> {
     const { layout, requestTimeout } = this.settings;
     return this.request(`listing bucket "${layout.records}"`, () =>
-      this.withBucket(() => readSnapshot(this.js!, this.jsm!, layout, this.logger, requestTimeout)),
+      this.withBucket(() => readSnapshot(this.consumers!, this.jsm!, layout, this.logger, requestTimeout)),
     );
   }
 
   watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
-    const js = this.js;
+    const consumers = this.consumers;
     const watchdog = this.watchdog;
     this.lifecycle.assertOpen();
-    if (!js || !watchdog) throw new DiscoveryClosedError('the NATS backend is not open');
+    if (!consumers || !watchdog) throw new DiscoveryClosedError('the NATS backend is not open');
     const from = Number(cursor);
     if (!Number.isSafeInteger(from) || from < 0)
       throw new InvalidOptionsError(`a NATS cursor is a stream sequence, got ${JSON.stringify(cursor)}`);
     const feed = new KvChangeFeed(
-      js,
+      consumers,
       this.settings.layout,
       from,
       onChange,
@@ -250,6 +269,7 @@ class NatsBackend implements DiscoveryBackend {
     if (!this.lifecycle.beginClose()) return;
     const { requestTimeout } = this.settings;
     this.watchdog?.stop();
+    this.advisory?.stop();
     this.outage?.stop();
     const polite = Promise.all([
       ...[...(this.watchdog?.feeds ?? [])].map((feed) => feed.stop()),
@@ -293,6 +313,18 @@ class NatsBackend implements DiscoveryBackend {
     return this.records;
   }
 
+  /**
+   * On a replicated records stream, re-lists the feeds as soon as the stream elects a leader
+   * (see `StreamWatchdog.leaderElected`); a single replica has no elections.
+   */
+  private listenForLeaderElections(): void {
+    if (!this.replicated || !this.nc || !this.watchdog || this.advisory) return;
+    const watchdog = this.watchdog;
+    this.advisory = new LeaderAdvisory(this.nc, this.settings.layout.stream, this.logger, (leader) =>
+      watchdog.leaderElected(leader),
+    );
+  }
+
   private async openBuckets(): Promise<void> {
     const kvm = this.kvm;
     if (!kvm || !this.watchdog) throw new DiscoveryClosedError('the NATS backend is not open');
@@ -303,6 +335,9 @@ class NatsBackend implements DiscoveryBackend {
       this.historyKv = buckets.history;
       this.watchdog.created = buckets.streamCreated;
       this.capabilities = buckets.capabilities;
+      if (this.nc && this.jsm)
+        this.consumers = consumerFactory(this.nc, this.jsm, this.settings.requestTimeout, buckets.replicas);
+      this.replicated = buckets.replicas > 1;
     } catch (error) {
       throw this.failure(error, `setting up bucket "${this.settings.layout.records}"`);
     }

@@ -23,6 +23,8 @@ export class StreamWatchdog {
     private readonly layout: BucketLayout,
     private readonly logger: Logger,
     private readonly isOpen: () => boolean,
+    /** Answers `streamIsGone` within a quarter of the request timeout (see there). */
+    private readonly quickJsm: JetStreamManager = jsm,
   ) {}
 
   /** Checks every `intervalMs` from now on (the timer does not keep the process alive). */
@@ -44,10 +46,16 @@ export class StreamWatchdog {
    * Whether the records stream is really gone. A publish that finds no responder also happens in
    * a cluster while the stream elects a new leader: only the JetStream API saying "stream not
    * found" makes the backend create the bucket again (and feeds re-list), never a transient failure.
+   *
+   * Asked within a quarter of the request timeout: while a replicated stream has no leader nobody
+   * answers its stream info, and a write that found no responder (every write in that window,
+   * only the leader listens on the stream's subjects) would otherwise wait out the whole request
+   * timeout here — an owner's heartbeat sent just before the election then blocked the next one
+   * for up to 5 s after it. A deleted stream is answered at once by the meta leader.
    */
   async streamIsGone(): Promise<boolean> {
     try {
-      await this.jsm.streams.info(this.layout.stream);
+      await this.quickJsm.streams.info(this.layout.stream);
       return false;
     } catch (error) {
       return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
@@ -67,6 +75,22 @@ export class StreamWatchdog {
       this.recreating = undefined;
     });
     return this.recreating;
+  }
+
+  /**
+   * The stream elected a leader (its advisory, see `LeaderAdvisory`). A feed whose ordered
+   * consumer lived on the member that lost the lead — killed, frozen or cut off — delivers
+   * nothing more, and which feed that is cannot be told without asking each consumer (a request
+   * to a dead member goes unanswered): every feed re-lists now, which costs one list per feed and
+   * election, instead of waiting up to two stream checks (2 × streamCheckInterval). A feed whose
+   * consumer was fine re-lists for nothing; the list reads up to the new leader's last sequence
+   * (see `readSnapshot`), so no view moves backwards.
+   */
+  leaderElected(leader: string): void {
+    if (!this.isOpen() || this.feeds.size === 0) return;
+    this.resyncAll(
+      `the stream of NATS KV bucket "${this.layout.records}" elected a new leader${leader ? ` (${leader})` : ''}`,
+    );
   }
 
   /** Compares the stream with the one the feeds started on (see the class comment). */

@@ -1,5 +1,6 @@
 // The conformance suite on a 3-node JetStream cluster with replicated buckets (issue 12), with the
-// server faults applied to the whole cluster (restart every member, freeze every member).
+// server faults applied to the whole cluster (restart every member, freeze every member) and the
+// cluster faults applied to the member leading the case's bucket (kill it, freeze it).
 import { describeConformance, waitFor } from '@roster/core/conformance';
 import { type NatsClusterHandle, startNatsCluster } from '@roster/test-services';
 import { afterAll, beforeEach } from 'vitest';
@@ -30,6 +31,16 @@ async function streamsLed(): Promise<void> {
   );
 }
 
+/** The stream behind a namespace's records bucket (see bucket-layout.ts). */
+const streamOf = (namespace: string) => `KV_roster_${namespace}`;
+
+/**
+ * The cluster fault cases' ttl. nats-server 2.9.10 elects a stream leader 4.7-7.8 s after the
+ * leader is killed (docs/reliability.md), and an owner's heartbeat in that window may wait out a
+ * 5 s request timeout before the next one is sent: a ttl must outlast both, and the interval.
+ */
+const FAILOVER_TTL = 30_000;
+
 // A case that froze or restarted the cluster leaves it electing leaders for a few seconds; the
 // next case starts on a cluster that serves again (open() would rightly time out meanwhile).
 beforeEach(async () => {
@@ -47,5 +58,13 @@ describeConformance({
       await streamsLed();
     },
     pause: (ms) => cluster.pause(ms),
+    // The bucket's stream has its own raft group: its leader, not the meta leader, holds the data.
+    failover: async ({ namespace }) => {
+      await cluster.failover({ stream: streamOf(namespace) });
+      await streamsLed();
+    },
+    isolate: async (ms, { namespace }) =>
+      cluster.isolate((await cluster.leader(streamOf(namespace))) ?? 0, ms),
+    failoverTtl: FAILOVER_TTL,
   },
 });

@@ -109,7 +109,8 @@ describe('nats backend on a 3-node cluster (replicas 3)', () => {
       },
       20_000,
     );
-    // Within the stream check's two rounds (2 × 5 s) of the stall, well inside ttl + 2 s.
+    // The watcher re-lists at the leader-elected advisory (the stream check's two rounds, 2 × 5 s, are the
+    // fallback): well inside ttl + 2 s either way.
     await watched.joined('fo-2', FAILOVER_TTL + 2_000);
     // fo-1 was owned and heartbeated throughout: same registration at both instances, never lost.
     await until('fo-1 at the watcher', () => watcher.get('fo-1'));

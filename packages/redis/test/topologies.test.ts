@@ -12,6 +12,8 @@ import { freshNamespace, Recorder, view, waitFor } from './helpers.js';
 
 const TTL = 1_000;
 const EXPIRY_BOUND = TTL + Math.max(1_000, TTL / 4);
+/** How long a member is frozen (SIGSTOP) in the frozen-member tests. */
+const FREEZE_MS = 9_000;
 
 async function discovery(backend: Parameters<typeof createDiscovery>[0]['backend']): Promise<NodeDiscovery> {
   const d = await createDiscovery({ backend, ttl: TTL });
@@ -22,7 +24,7 @@ async function discovery(backend: Parameters<typeof createDiscovery>[0]['backend
 describe('redis: on a Redis Cluster (an ioredis Cluster client)', () => {
   let cluster: RedisClusterHandle;
   beforeAll(async () => {
-    cluster = await startRedisCluster({ masters: 3, replicas: 0 });
+    cluster = await startRedisCluster({ masters: 3, replicas: 1 });
   }, 90_000);
   afterAll(() => cluster?.stop());
 
@@ -67,6 +69,34 @@ describe('redis: on a Redis Cluster (an ioredis Cluster client)', () => {
     expect(holders).toHaveLength(1);
     expect(mine.status).toBe('ready');
   }, 60_000);
+
+  it('a heartbeat stuck on a frozen master moves to the promoted replica well before the freeze ends', async () => {
+    const namespace = freshNamespace('clf');
+    const mine = client();
+    // A request timeout longer than the freeze: only moving off the frozen master can settle the call.
+    const d = await createDiscovery({
+      backend: redisBackend({ client: mine, namespace, requestTimeout: FREEZE_MS + 5_000 }),
+      ttl: 60_000,
+      autoHeartbeat: false,
+    });
+    onTestFinished(() => d.close({ unregister: false }).catch(() => {}));
+    await d.register({ id: 'clf-1' });
+    const slot = Number(await mine.cluster('KEYSLOT', `{roster:${namespace}}`));
+    const rows = (await mine.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+    const port = rows.find(([first, last]) => first <= slot && slot <= last)?.[2][1];
+    const master = cluster.nodes.findIndex((n) => n.port === Number(port));
+    expect(master).toBeGreaterThanOrEqual(0);
+    const frozen = cluster.isolate(master, FREEZE_MS);
+    onTestFinished(() => frozen);
+    const started = Date.now();
+    await d.heartbeat('clf-1');
+    const took = Date.now() - started;
+    // The replica is promoted ~2-3 s into the freeze (cluster-node-timeout 1 s); the frozen master
+    // itself answers nothing before FREEZE_MS.
+    expect(took).toBeLessThan(FREEZE_MS - 1_000);
+    await frozen;
+    await cluster.waitUntilHealthy();
+  }, 60_000);
 });
 
 describe('redis: behind Sentinel (options sentinels + name)', () => {
@@ -107,4 +137,26 @@ describe('redis: behind Sentinel (options sentinels + name)', () => {
     expect(watch.summary('sn-1').at(-1)).toBe('joined:sn-1');
     expect(a.get('sn-1')?.id).toBe(first.id);
   }, 90_000);
+
+  it('a heartbeat stuck on a frozen primary moves to the promoted replica well before the freeze ends', async () => {
+    const namespace = freshNamespace('snf');
+    const d = await createDiscovery({
+      backend: redisBackend({ ...options(namespace), requestTimeout: FREEZE_MS + 5_000 }),
+      ttl: 60_000,
+      autoHeartbeat: false,
+    });
+    onTestFinished(() => d.close({ unregister: false }).catch(() => {}));
+    await d.register({ id: 'snf-1' });
+    const primary = await sentinel.primary();
+    const frozen = sentinel.isolate(primary.index ?? 0, FREEZE_MS);
+    onTestFinished(() => frozen);
+    const started = Date.now();
+    await d.heartbeat('snf-1');
+    const took = Date.now() - started;
+    // The sentinels promote the replica ~2.3 s into the freeze (down-after 1 s) and announce it
+    // (+switch-master); the frozen primary itself answers nothing before FREEZE_MS.
+    expect(took).toBeLessThan(FREEZE_MS - 1_000);
+    await frozen;
+    await sentinel.waitUntilHealthy();
+  }, 60_000);
 });

@@ -1,45 +1,16 @@
 // A user's own backend, run through the conformance suite as published. The backend delegates to
-// the published memory backend: what is tested here is the packaging (the suite loads from the
-// tarball, its vitest peer resolves, the SPI types compile), not memory's behaviour.
-import type {
-  BackendChange,
-  BackendOpenContext,
-  DiscoveryBackend,
-  PutOptions,
-  WriteCondition,
-} from '@roster/core';
-import { describeConformance } from '@roster/core/conformance';
+// the published memory backend through the published DelegatingBackend (`@roster/core/spi`): what
+// is tested here is the packaging (the suite loads from the tarball, its vitest peer resolves, the
+// SPI and its toolkit load and compile), not memory's behaviour.
+import { createDiscovery } from '@roster/core';
+import { captureLogger, describeConformance, freshNamespace, open } from '@roster/core/conformance';
+import { DelegatingBackend } from '@roster/core/spi';
 import { createMemoryStore, memoryBackend } from '@roster/memory';
+import { expect, it } from 'vitest';
 
-class WrappedBackend implements DiscoveryBackend {
-  readonly name = 'wrapped-memory';
-  constructor(private readonly inner: DiscoveryBackend) {}
-  get supports() {
-    return this.inner.supports;
-  }
-  open(context: BackendOpenContext) {
-    return this.inner.open(context);
-  }
-  put(key: string, value: Uint8Array, options?: PutOptions) {
-    return this.inner.put(key, value, options);
-  }
-  delete(key: string, condition?: WriteCondition) {
-    return this.inner.delete(key, condition);
-  }
-  get(key: string) {
-    return this.inner.get(key);
-  }
-  list() {
-    return this.inner.list();
-  }
-  watch(cursor: string, onChange: (change: BackendChange) => void) {
-    return this.inner.watch(cursor, onChange);
-  }
-  history(key: string, limit: number) {
-    return this.inner.history!(key, limit);
-  }
-  close() {
-    return this.inner.close();
+class WrappedBackend extends DelegatingBackend {
+  override get name() {
+    return 'wrapped-memory';
   }
 }
 
@@ -47,4 +18,14 @@ const store = createMemoryStore();
 describeConformance({
   name: 'wrapped-memory',
   createBackend: ({ namespace }) => new WrappedBackend(memoryBackend({ store, namespace })),
+});
+
+it('register through the published test kit: fresh namespace, captured logger, self-closing open', async () => {
+  const backend = new WrappedBackend(memoryBackend({ store, namespace: freshNamespace('kit') }));
+  expect(typeof backend.inspect).toBe('function'); // the wrapper keeps memory's inspect()
+  const logger = captureLogger();
+  const discovery = await open(() => createDiscovery({ backend, ttl: 1_000, logger }));
+  await discovery.register({ id: 'kit-1' });
+  expect(discovery.get('kit-1')?.id).toBe('kit-1');
+  expect(logger.warnings).toEqual([]);
 });

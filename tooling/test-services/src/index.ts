@@ -2,6 +2,7 @@ export type { ClusterHandle, FailoverReport } from './cluster-handle.js';
 export { ETCD_ENV_VAR, type EtcdStartOptions, startEtcd } from './etcd.js';
 export { type EtcdClusterHandle, type EtcdClusterStartOptions, startEtcdCluster } from './etcd-cluster.js';
 export { freePort } from './free-port.js';
+export { describeLeastPrivilege, type LeastPrivilegeOptions } from './least-privilege.js';
 export { NATS_ENV_VAR, type NatsStartOptions, startNats } from './nats.js';
 export { type NatsClusterHandle, type NatsClusterStartOptions, startNatsCluster } from './nats-cluster.js';
 export { REDIS_ENV_VAR, type RedisAclUser, type RedisStartOptions, startRedis } from './redis.js';

@@ -1,66 +1,23 @@
-// The test kit every backend's tests share (and custom backend authors may use): fresh namespaces,
-// a capturing logger, a self-closing open() and one owner-process fixture with one output format.
-// vitest is imported only when a helper that needs the running test is called, so the main
-// entry of this package stays usable outside vitest (bench, chaos).
+// The server-side half of the test kit every backend's tests share: one owner-process fixture
+// with one output format, and ensureBuilt for the packages such a process runs. The
+// backend-independent half (freshNamespace, captureLogger, a self-closing open()) is public in
+// `@roster/core/conformance`, where custom backend authors get it too; it is re-exported here so
+// that backend tests import their whole kit from one place. Importing it loads vitest, which works
+// outside a vitest run too (bench, chaos): only the helpers that need the running test need vitest's.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { onTestFinished } from 'vitest';
 
-let counter = 0;
-
-/**
- * A namespace no other test (in this file or a parallel one) uses: `prefix`, the time, a random
- * part and a counter, letters, digits and `_` only (valid on every backend).
- */
-export function freshNamespace(prefix = 't'): string {
-  counter += 1;
-  return `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}${counter.toString(36)}`;
-}
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-/** One call of a {@link captureLogger}. */
-export interface CapturedLog {
-  readonly level: LogLevel;
-  readonly message: string;
-  readonly fields?: Record<string, unknown>;
-}
-
-/** A logger (Roster's `Logger` shape) that keeps every call; `warnings` are the warn and error messages. */
-export interface CapturedLogger {
-  readonly entries: CapturedLog[];
-  readonly warnings: string[];
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
-
-export function captureLogger(): CapturedLogger {
-  const entries: CapturedLog[] = [];
-  const warnings: string[] = [];
-  const at = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
-    entries.push(fields === undefined ? { level, message } : { level, message, fields });
-    if (level === 'warn' || level === 'error') warnings.push(message);
-  };
-  return { entries, warnings, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-/** Anything closed like a discovery (`close({ unregister: false })`) or a backend (`close()`). */
-export interface Closable {
-  close(options?: { unregister?: boolean }): Promise<void>;
-}
-
-/**
- * Opens with `create()` and closes what it made when the current test ends, passed or failed,
- * without unregistering (a discovery's nodes are left to expire in its fresh namespace).
- */
-export async function open<T extends Closable>(create: () => Promise<T>): Promise<T> {
-  const { onTestFinished } = await import('vitest');
-  const opened = await create();
-  onTestFinished(() => opened.close({ unregister: false }).catch(() => {}));
-  return opened;
-}
+export {
+  type CapturedLog,
+  type CapturedLogger,
+  type Closable,
+  captureLogger,
+  freshNamespace,
+  type LogLevel,
+  open,
+} from '@roster/core/conformance';
 
 /** What the owner-process fixture prints, one JSON object a line. */
 export interface OwnerLine {
@@ -126,7 +83,6 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/owner-process.mjs', import.me
  * are one copy) and resolves once it registered. The process is killed when the current test ends.
  */
 export async function startOwnerProcess(options: OwnerProcessOptions): Promise<OwnerProcess> {
-  const { onTestFinished } = await import('vitest');
   ensureBuilt(options.packageDir);
   const dir = options.packageDir.endsWith('/') ? options.packageDir : `${options.packageDir}/`;
   const args = [

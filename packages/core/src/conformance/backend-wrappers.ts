@@ -1,65 +1,11 @@
+// The conformance suite's fault wrappers: each a DelegatingBackend that changes one thing.
+import { DelegatingBackend } from '../spi/delegating-backend.js';
 import type {
   BackendChange,
-  BackendEntry,
-  BackendOpenContext,
   BackendSnapshot,
   BackendWatch,
   DiscoveryBackend,
-  PutOptions,
-  PutResult,
-  WriteCondition,
 } from '../spi/discovery-backend.js';
-
-/**
- * Delegates every SPI member to `inner`; a subclass overrides what it changes. The suite's fault
- * wrappers are built on it, and so can a custom backend author's own (a broken variant of their
- * backend, to prove a test of theirs catches it).
- *
- * @example
- * ```ts
- * class CountingPuts extends DelegatingBackend {
- *   puts = 0;
- *   override put(key: string, value: Uint8Array, options?: PutOptions) {
- *     this.puts += 1;
- *     return super.put(key, value, options);
- *   }
- * }
- * ```
- */
-export class DelegatingBackend implements DiscoveryBackend {
-  constructor(protected readonly inner: DiscoveryBackend) {}
-  get name() {
-    return this.inner.name;
-  }
-  get supports() {
-    return this.inner.supports;
-  }
-  open(context: BackendOpenContext): Promise<void> {
-    return this.inner.open(context);
-  }
-  put(key: string, value: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    return this.inner.put(key, value, options);
-  }
-  delete(key: string, condition?: WriteCondition): Promise<boolean> {
-    return this.inner.delete(key, condition);
-  }
-  get(key: string): Promise<BackendEntry | undefined> {
-    return this.inner.get(key);
-  }
-  list(): Promise<BackendSnapshot> {
-    return this.inner.list();
-  }
-  watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
-    return this.inner.watch(cursor, onChange);
-  }
-  history(key: string, limit: number): Promise<Uint8Array[]> {
-    if (!this.inner.history) throw new TypeError(`the ${this.inner.name} backend keeps no history`);
-    return this.inner.history(key, limit);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

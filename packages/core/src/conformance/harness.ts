@@ -1,11 +1,11 @@
 import { createDiscovery } from '../discovery.js';
 import type { BackendCapabilities, DiscoveryBackend } from '../spi/discovery-backend.js';
 import type { DiscoveryOptions } from '../types/discovery-options.js';
-import type { Logger } from '../types/logger.js';
 import type { NodeChangeEvent } from '../types/node-change-event.js';
 import type { NodeDiscovery } from '../types/node-discovery.js';
 import type { WatchOptions } from '../types/watch-options.js';
 import type { OwnerProcess, OwnerProcessContext } from './owner-process.js';
+import { captureLogger, freshNamespace } from './test-kit.js';
 
 /** Fault injection the suite uses when given (a `@roster/test-services` handle fits). */
 export interface ConformanceFaults {
@@ -13,6 +13,30 @@ export interface ConformanceFaults {
   restart(): Promise<void>;
   /** Freezes the server for `ms` (SIGSTOP/SIGCONT); resolves after it resumes. */
   pause(ms: number): Promise<void>;
+  /**
+   * Clustered servers only. Kills the member that leads `namespace`'s data (the raft leader, the
+   * stream's leader, the primary or the master of its slot) and resolves once another member leads
+   * and serves and the killed one is back in the cluster. When given, the failover cases run.
+   */
+  failover?(context: ClusterFaultContext): Promise<void>;
+  /**
+   * Clustered servers only. Freezes ONE member (SIGSTOP; the leader is the hardest choice) for `ms`
+   * while the others keep serving, and resolves after it resumes. When given, the isolation
+   * cases run (with `ms` longer than their ttl: an owner stuck on the frozen member loses its nodes).
+   */
+  isolate?(ms: number, context: ClusterFaultContext): Promise<void>;
+  /**
+   * The ttl (ms) the failover and isolation cases run with. It must outlast the topology's
+   * leaderless window plus one request timeout: an owner that keeps heartbeating then never expires
+   * (rule 4 of docs/guarantees.md), and the cases check exactly that. Default 10_000 (the default
+   * ttl of `createDiscovery`).
+   */
+  failoverTtl?: number;
+}
+
+/** What a clustered fault hook is told: the namespace of the case, to find the member leading its data. */
+export interface ClusterFaultContext {
+  readonly namespace: string;
 }
 
 /** Options of `describeConformance`. */
@@ -167,27 +191,8 @@ export function wellFormedProblem(events: readonly NodeChangeEvent[]): string | 
   return undefined;
 }
 
-/** A logger that keeps what it was told. */
-export function captureLogger(): Logger & { readonly warnings: string[] } {
-  const warnings: string[] = [];
-  return {
-    warnings,
-    debug() {},
-    info() {},
-    warn(message: string) {
-      warnings.push(message);
-    },
-    error(message: string) {
-      warnings.push(message);
-    },
-  };
-}
-
-let counter = 0;
-function freshNamespace(): string {
-  counter += 1;
-  return `cf${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}${counter}`;
-}
+// The suite's logger is the test kit's (one capturing logger for the suite and for backend tests).
+export { captureLogger };
 
 /**
  * One test's world: a fresh namespace, instances opened on it (each with its own backend, like
@@ -201,7 +206,7 @@ export class Scope {
   constructor(
     readonly suite: SuiteContext,
     private readonly onFinished: OnTestFinished,
-    namespace = freshNamespace(),
+    namespace = freshNamespace('cf'),
   ) {
     this.namespace = namespace;
     // The test's own hook (from its context): with concurrent cases a global one may belong to another.

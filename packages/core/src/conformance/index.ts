@@ -29,25 +29,26 @@ import { spiCases } from './cases/spi-cases.js';
 import { ttlCases } from './cases/ttl.js';
 import { validationCases } from './cases/validation.js';
 import { watchCases } from './cases/watch.js';
-import {
-  type ConformanceOptions,
-  captureLogger,
-  expiryGraceFor,
-  Scope,
-  type SuiteContext,
-  WAIT_LIMIT,
-} from './harness.js';
+import { type ConformanceOptions, expiryGraceFor, Scope, type SuiteContext, WAIT_LIMIT } from './harness.js';
+import { captureLogger } from './test-kit.js';
 
-export {
-  DelegatingBackend,
-  FailingWatchBackend,
-  SlowFeedBackend,
-  SlowListBackend,
-} from './backend-wrappers.js';
+// DelegatingBackend lives in `@roster/core/spi` now; exported here too for code written before.
+export { DelegatingBackend } from '../spi/delegating-backend.js';
+export { FailingWatchBackend, SlowFeedBackend, SlowListBackend } from './backend-wrappers.js';
 export { INVALID_REGISTRATIONS } from './cases/validation.js';
-export type { ConformanceFaults, ConformanceOptions } from './harness.js';
+export type { ClusterFaultContext, ConformanceFaults, ConformanceOptions } from './harness.js';
 export { Recorder, type Seen, waitFor, wellFormedProblem } from './harness.js';
 export { type OwnerProcess, type OwnerProcessContext, spawnOwnerProcess } from './owner-process.js';
+export {
+  type CapturedLog,
+  type CapturedLogger,
+  type Closable,
+  captureLogger,
+  freshNamespace,
+  type LogLevel,
+  type OnTestFinished,
+  open,
+} from './test-kit.js';
 
 /** Registers the conformance cases (vitest `describe`/`it`) for one backend. */
 export function describeConformance(options: ConformanceOptions): void {

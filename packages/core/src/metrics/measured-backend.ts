@@ -1,3 +1,4 @@
+import { DelegatingBackend } from '../spi/delegating-backend.js';
 import type {
   BackendChange,
   BackendEntry,
@@ -14,57 +15,45 @@ import type { BackendOperation, DiscoveryMetrics } from './discovery-metrics.js'
 /**
  * `backend` with the latency of every call recorded as `roster.backend.duration`, by operation:
  * one place measures what every backend does, and backends stay free of metrics. Only used when
- * metrics are enabled; otherwise core talks to the backend directly.
+ * metrics are enabled; otherwise core talks to the backend directly. Everything it does not
+ * measure (name, namespace, supports, `inspect()`) is forwarded by {@link DelegatingBackend}.
  */
-export class MeasuredBackend implements DiscoveryBackend {
-  /** Present exactly when the inner backend has it: core checks for the method. */
-  readonly history?: (key: string, limit: number) => Promise<Uint8Array[]>;
-
+export class MeasuredBackend extends DelegatingBackend {
   constructor(
-    private readonly inner: DiscoveryBackend,
+    inner: DiscoveryBackend,
     private readonly metrics: DiscoveryMetrics,
   ) {
-    const history = inner.history;
-    if (typeof history === 'function')
-      this.history = (key, limit) => this.measure('history', () => history.call(inner, key, limit));
+    super(inner);
+    // The forwarder DelegatingBackend set, present exactly when the inner backend has history():
+    // core checks for the method.
+    const history = this.history;
+    if (history) this.history = (key, limit) => this.measure('history', () => history(key, limit));
   }
 
-  get name(): string {
-    return this.inner.name;
+  override open(context: BackendOpenContext): Promise<void> {
+    return this.measure('open', () => super.open(context));
   }
 
-  get namespace(): string | undefined {
-    return this.inner.namespace;
+  override put(key: string, value: Uint8Array, options?: PutOptions): Promise<PutResult> {
+    return this.measure('put', () => super.put(key, value, options));
   }
 
-  get supports(): DiscoveryBackend['supports'] {
-    return this.inner.supports;
+  override delete(key: string, condition?: WriteCondition): Promise<boolean> {
+    return this.measure('delete', () => super.delete(key, condition));
   }
 
-  open(context: BackendOpenContext): Promise<void> {
-    return this.measure('open', () => this.inner.open(context));
+  override get(key: string): Promise<BackendEntry | undefined> {
+    return this.measure('get', () => super.get(key));
   }
 
-  put(key: string, value: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    return this.measure('put', () => this.inner.put(key, value, options));
+  override list(): Promise<BackendSnapshot> {
+    return this.measure('list', () => super.list());
   }
 
-  delete(key: string, condition?: WriteCondition): Promise<boolean> {
-    return this.measure('delete', () => this.inner.delete(key, condition));
-  }
-
-  get(key: string): Promise<BackendEntry | undefined> {
-    return this.measure('get', () => this.inner.get(key));
-  }
-
-  list(): Promise<BackendSnapshot> {
-    return this.measure('list', () => this.inner.list());
-  }
-
-  watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
+  override watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
     const started = performance.now();
     try {
-      const watch = this.inner.watch(cursor, onChange);
+      const watch = super.watch(cursor, onChange);
       this.metrics.backendCall('watch', performance.now() - started);
       return watch;
     } catch (error) {
@@ -73,8 +62,8 @@ export class MeasuredBackend implements DiscoveryBackend {
     }
   }
 
-  close(): Promise<void> {
-    return this.measure('close', () => this.inner.close());
+  override close(): Promise<void> {
+    return this.measure('close', () => super.close());
   }
 
   private async measure<T>(operation: BackendOperation, call: () => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 // `@roster/core/spi`: what a backend author needs and an application does not — the contract
 // types, and the toolkit every backend uses instead of its own copy: option checks, the error
-// mapper, the open/closed state, request deadlines, key and value validation, DeadlineQueue.
+// mapper, the open/closed state, request deadlines, key and value validation, DeadlineQueue, and
+// DelegatingBackend, the base of a backend that wraps another.
 // See docs/custom-backend.md.
 
 export { DeadlineQueue } from '../deadline-queue.js';
@@ -20,6 +21,7 @@ export {
   networkFailureOf,
 } from './backend-errors.js';
 export { BackendLifecycle, type BackendState } from './backend-lifecycle.js';
+export { DelegatingBackend } from './delegating-backend.js';
 export type {
   BackendCapabilities,
   BackendChange,

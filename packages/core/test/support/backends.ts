@@ -12,13 +12,8 @@ import type {
 import type { NodeChangeEvent } from '../../src/types/node-change-event.js';
 import type { NodeDiscovery } from '../../src/types/node-discovery.js';
 
-let counter = 0;
-
-/** A namespace no other test uses (the Map fixture shares stores by namespace). */
-export function uniqueNamespace(prefix = 't'): string {
-  counter += 1;
-  return `${prefix}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
-}
+// A namespace no other test uses (the Map fixture shares stores by namespace): the test kit's.
+export { freshNamespace } from '../../src/conformance/test-kit.js';
 
 /** `inner` with some methods replaced (the Map fixture's methods are closures, so spreading works). */
 export function wrapBackend(inner: DiscoveryBackend, overrides: Partial<DiscoveryBackend>): DiscoveryBackend {

@@ -1,4 +1,5 @@
 import { MUTANTS } from './mutants.js';
+import { CLUSTER_MUTANTS } from './mutants-cluster.js';
 import { EDGE_MUTANTS } from './mutants-edges.js';
 import { INSPECT_MUTANTS } from './mutants-inspect.js';
 import { SPI_MUTANTS } from './mutants-spi.js';
@@ -6,7 +7,8 @@ import { TEETH_MUTANTS } from './mutants-teeth.js';
 
 /**
  * Every mutant of the gallery: the first ten, the SPI-level ones, those of the cases added for
- * issue 10, of `inspect()`, and of the SPI edges made explicit in issue 14.
+ * issue 10, of `inspect()`, of the SPI edges made explicit in issue 14, and of the cluster faults
+ * of issue 12.
  */
 export const ALL_MUTANTS = {
   ...MUTANTS,
@@ -14,4 +16,5 @@ export const ALL_MUTANTS = {
   ...TEETH_MUTANTS,
   ...INSPECT_MUTANTS,
   ...EDGE_MUTANTS,
+  ...CLUSTER_MUTANTS,
 };

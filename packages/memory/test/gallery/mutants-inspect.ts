@@ -16,7 +16,7 @@ export const INSPECT_MUTANTS: Record<string, Mutant> = {
     caughtBy: title.absent,
     createBackend: (store, namespace) =>
       new (class extends Wrapped {
-        async inspect(): Promise<NamespaceInspection> {
+        override async inspect(): Promise<NamespaceInspection> {
           const probe = memoryBackend({ store, namespace });
           await probe.open({ ttl: DEFAULT_TTL, logger: silentLogger });
           await probe.close();
@@ -30,7 +30,7 @@ export const INSPECT_MUTANTS: Record<string, Mutant> = {
     createBackend: (store, namespace) => {
       const inner = memoryBackend({ store, namespace });
       return new (class extends Wrapped {
-        async inspect(): Promise<NamespaceInspection> {
+        override async inspect(): Promise<NamespaceInspection> {
           const found = await inner.inspect!();
           return found.exists ? { exists: true, ttl: DEFAULT_TTL } : found;
         }

@@ -1,13 +1,13 @@
 import {
   type BackendChange,
-  type BackendOpenContext,
   type BackendWatch,
   type DiscoveryBackend,
   InvalidNodeError,
   type PutOptions,
   type PutResult,
-  type WriteCondition,
 } from '@roster/core';
+import type { ConformanceFaults } from '@roster/core/conformance';
+import { DelegatingBackend } from '@roster/core/spi';
 import { createMemoryStore, type MemoryStore, memoryBackend } from '../../src/index.js';
 
 /**
@@ -21,42 +21,18 @@ export interface Mutant {
   /** The conformance case that must catch it (its full title). */
   readonly caughtBy: string;
   readonly createBackend: (store: MemoryStore, namespace: string) => DiscoveryBackend;
+  /**
+   * The fault hooks of its run, when the mutant breaks what a fault does (a failover that loses
+   * writes): given the gallery's own (`galleryStore().faults`), returns the ones to use.
+   */
+  readonly faults?: (store: MemoryStore, healthy: ConformanceFaults) => ConformanceFaults;
 }
 
-/** Delegates everything; a mutant overrides the one thing it breaks. */
-export class Wrapped implements DiscoveryBackend {
-  constructor(protected readonly inner: DiscoveryBackend) {}
-  get name() {
-    return this.inner.name;
-  }
-  get supports() {
-    return this.inner.supports;
-  }
-  open(context: BackendOpenContext) {
-    return this.inner.open(context);
-  }
-  put(key: string, value: Uint8Array, options?: PutOptions): Promise<PutResult> {
-    return this.inner.put(key, value, options);
-  }
-  delete(key: string, condition?: WriteCondition) {
-    return this.inner.delete(key, condition);
-  }
-  get(key: string) {
-    return this.inner.get(key);
-  }
-  list() {
-    return this.inner.list();
-  }
-  watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
-    return this.inner.watch(cursor, onChange);
-  }
-  history(key: string, limit: number) {
-    return this.inner.history!(key, limit);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
+/**
+ * Delegates everything (core's `DelegatingBackend`, the one full delegation of the SPI); a mutant
+ * overrides the one thing it breaks.
+ */
+export class Wrapped extends DelegatingBackend {}
 
 /** A mutant that only rewrites the change feed. */
 export function feedMutant(
@@ -225,11 +201,31 @@ export const MUTANTS: Record<string, Mutant> = {
   },
 };
 
-/** The memory store and fault handles every gallery run uses (restart downtime beyond the ttl). */
-export function galleryStore() {
+/** The memory store's failover: every connection drops for this long, nothing stored is lost (a raft failover). */
+const FAILOVER_DOWNTIME = 300;
+/** An isolated member: the clients on it lose their connection for this long, then reach another member. */
+const ISOLATE_DOWNTIME = 200;
+
+/**
+ * The memory store and fault handles every gallery run uses (restart downtime beyond the ttl).
+ * The store is one process, so a cluster's faults are simulated with what it has: a failover is a
+ * short outage of every connection with the data kept; an isolated member is the same short
+ * outage (its clients move to another member) while the store keeps serving for `ms`.
+ */
+export function galleryStore(): { store: MemoryStore; faults: ConformanceFaults } {
   const store = createMemoryStore();
   return {
     store,
-    faults: { restart: () => store.faults.restart(1_500), pause: (ms: number) => store.faults.pause(ms) },
+    faults: {
+      restart: () => store.faults.restart(1_500),
+      pause: (ms: number) => store.faults.pause(ms),
+      failover: () => store.faults.restart(FAILOVER_DOWNTIME),
+      isolate: async (ms: number) => {
+        await store.faults.restart(ISOLATE_DOWNTIME);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - ISOLATE_DOWNTIME)));
+      },
+      // Well past the simulated outages, and short: the gallery runs every case.
+      failoverTtl: 3_000,
+    },
   };
 }

@@ -13,6 +13,6 @@ export function runMutant(name: string): void {
     createBackend: mutant
       ? ({ namespace }) => mutant.createBackend(store, namespace)
       : ({ namespace }) => memoryBackend({ store, namespace }),
-    faults,
+    faults: mutant?.faults ? mutant.faults(store, faults) : faults,
   });
 }

@@ -10,6 +10,7 @@ import {
   waitFor,
   wellFormedProblem,
 } from '../harness.js';
+import { clusterFaultCases } from './cluster-faults.js';
 
 /** Rule 14: "within the request timeout" — plus this for the event loop and the test's own bookkeeping. */
 const SETTLE_SLACK = 1_000;
@@ -42,7 +43,10 @@ function agreeOn(ids: string, instances: NodeDiscovery[]): () => boolean {
   };
 }
 
-/** Rule 8: continuity across a server restart and a pause beyond the TTL. Runs when faults are given. */
+/**
+ * Rule 8: continuity across a server restart and a pause beyond the TTL. Runs when faults are given;
+ * the failover and isolation cases of clustered servers (cluster-faults.ts) when those hooks are.
+ */
 export function faultCases(suite: SuiteContext): void {
   // Faults hit the whole server: these run one at a time, after the concurrent cases.
   describe.sequential('faults', () => {
@@ -228,5 +232,8 @@ export function faultCases(suite: SuiteContext): void {
       await waitFor('rv-1 at load 2 at the watcher', () => a.get('rv-1')?.load === 2);
       expect(wellFormedProblem(watch.events)).toBeUndefined();
     }, 90_000);
+
+    // Clustered servers: failover and isolation of one member (run when those hooks are given).
+    clusterFaultCases(suite);
   });
 }
