@@ -13,38 +13,14 @@ import {
 } from '@roster/test-services';
 import { afterAll, describe, expect, it } from 'vitest';
 import { natsBackend } from '../src/index.js';
+import { quoted, readmePermissions } from './fixtures/readme-permissions.js';
 
 /** The namespaces of the least-privilege users (the README's "Permissions", replicated buckets). */
 const lpNamespace = freshNamespace('cl_lp_');
 /** A user with the permissions the README listed before the leader-elected advisory. */
 const oldNamespace = freshNamespace('cl_old_');
-/** Exactly the permissions the README's "Security" section lists, for namespace `ns`. */
-function readmePermissions(ns: string): { publish: string[]; subscribe: string[] } {
-  const records = `roster_${ns}`;
-  const history = `roster-history_${ns}`;
-  return {
-    publish: [
-      '$JS.API.INFO',
-      `$JS.API.STREAM.INFO.KV_${records}`,
-      `$JS.API.STREAM.INFO.KV_${history}`,
-      `$JS.API.STREAM.CREATE.KV_${records}`,
-      `$JS.API.STREAM.CREATE.KV_${history}`,
-      `$JS.API.CONSUMER.CREATE.KV_${records}.>`,
-      `$JS.API.CONSUMER.CREATE.KV_${history}.>`,
-      `$JS.API.CONSUMER.DELETE.KV_${records}.>`,
-      `$JS.API.DIRECT.GET.KV_${records}.>`,
-      `$JS.API.STREAM.MSG.GET.KV_${records}`,
-      `$JS.FC.KV_${records}.>`,
-      `$JS.FC.KV_${history}.>`,
-      `$KV.${records}.>`,
-      `$KV.${history}.>`,
-    ],
-    subscribe: ['_INBOX.>', `$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.KV_${records}`],
-  };
-}
 const readme = readmePermissions(lpNamespace);
 const old = readmePermissions(oldNamespace);
-const quoted = (subjects: string[]) => subjects.map((s) => JSON.stringify(s)).join(', ');
 const logDir = mkdtempSync(join(tmpdir(), 'roster-nats-cl-lp-'));
 /** All three members log here: the test reads it for refused permissions. */
 const logFile = join(logDir, 'nats.log');
@@ -78,6 +54,22 @@ function violations(user: string): string[] {
 }
 
 const urlsOf = (members: number[]) => members.map((i) => cluster.urls[i] as string);
+
+/** Registers `id` as soon as the cluster takes writes again (a new stream leader serves). */
+function registerOnceServing(owner: NodeDiscovery, id: string): Promise<boolean> {
+  return until(
+    `${id} registered after the failover`,
+    async () => {
+      try {
+        await owner.register({ id });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+  );
+}
 
 /** The member that leads neither the stream nor the JetStream meta group (consumers are still created while it is frozen). */
 async function follower(stream: string): Promise<number> {
@@ -236,18 +228,7 @@ describe('nats backend: stream-leader failover on a 3-node cluster (replicas 3)'
       10_000,
     );
     expect(resynced).toMatch(/resynchronising/);
-    await until(
-      'el-2 registered after the failover',
-      async () => {
-        try {
-          await owner.register({ id: 'el-2' });
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-    );
+    await registerOnceServing(owner, 'el-2');
     const joined = await watched.joined('el-2', 15_000);
     // The target of issue 12: within ttl + 2 s of the election (here far inside it).
     expect(joined.at - elected).toBeLessThanOrEqual(ttl + 2_000);
@@ -292,18 +273,7 @@ describe('nats backend: stream-leader failover on a 3-node cluster (replicas 3)'
     await owner.register({ id: 'old-1' });
     await watched.joined('old-1');
     await cluster.failover({ stream });
-    await until(
-      'old-2 registered after the failover',
-      async () => {
-        try {
-          await owner.register({ id: 'old-2' });
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-    );
+    await registerOnceServing(owner, 'old-2');
     // A feed whose consumer died with the old leader: two stream checks of 1 s find it stalled.
     await watched.joined('old-2', 15_000);
     expect(watched.of('old-1').filter((e) => e.type === 'left')).toEqual([]);

@@ -6,6 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { describeLeastPrivilege, freshNamespace, startNats } from '@roster/test-services';
 import { afterAll, expect, onTestFinished } from 'vitest';
 import { natsBackend } from '../src/index.js';
+import { quoted, readmePermissions } from './fixtures/readme-permissions.js';
 
 // The least-privilege user of the README ("Security"): publish only to its namespace's JetStream
 // API subjects and KV subjects, subscribe only to reply inboxes and the stream-leader advisory.
@@ -15,39 +16,17 @@ import { natsBackend } from '../src/index.js';
 
 const namespace = freshNamespace('lp');
 
-/** Exactly the publish permissions the README's "Security" section lists, for namespace `ns`. */
-function readmePublishAllow(ns: string): string[] {
-  const records = `roster_${ns}`;
-  const history = `roster-history_${ns}`;
-  return [
-    '$JS.API.INFO',
-    `$JS.API.STREAM.INFO.KV_${records}`,
-    `$JS.API.STREAM.INFO.KV_${history}`,
-    `$JS.API.STREAM.CREATE.KV_${records}`,
-    `$JS.API.STREAM.CREATE.KV_${history}`,
-    `$JS.API.CONSUMER.CREATE.KV_${records}.>`,
-    `$JS.API.CONSUMER.CREATE.KV_${history}.>`,
-    `$JS.API.CONSUMER.DELETE.KV_${records}.>`,
-    `$JS.API.DIRECT.GET.KV_${records}.>`,
-    `$JS.API.STREAM.MSG.GET.KV_${records}`,
-    `$JS.FC.KV_${records}.>`,
-    `$JS.FC.KV_${history}.>`,
-    `$KV.${records}.>`,
-    `$KV.${history}.>`,
-  ];
-}
-
 const logDir = mkdtempSync(join(tmpdir(), 'roster-nats-lp-'));
 const logFile = join(logDir, 'nats.log');
-const quoted = (subjects: string[]) => subjects.map((s) => JSON.stringify(s)).join(', ');
+const readme = readmePermissions(namespace);
 const server = await startNats({
   config: `log_file: ${JSON.stringify(logFile)}
 authorization {
   users: [
     { user: admin, password: admin-secret },
     { user: roster-app, password: app-secret, permissions: {
-        publish: { allow: [${quoted(readmePublishAllow(namespace))}] },
-        subscribe: { allow: ["_INBOX.>", "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.KV_roster_${namespace}"] } } }
+        publish: { allow: [${quoted(readme.publish)}] },
+        subscribe: { allow: [${quoted(readme.subscribe)}] } } }
   ]
 }
 `,

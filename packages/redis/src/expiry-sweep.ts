@@ -1,4 +1,6 @@
 // The expiry sweep: one instance at a time (a leased sweeper, a standby) removes expired records into the stream.
+import { type ClockStep, type ForwardStep, ServerClock } from './server-clock.js';
+
 /**
  * What the sweep needs from the server. Leases are strings with a PX expiry (server clock):
  * `acquire` is `SET key holder NX PX ms`, `renew` is `SET key holder XX PX ms GET` (the holder it
@@ -13,6 +15,22 @@ export interface SweepStore {
   anyDue(): Promise<boolean>;
   /** Deletes every record past its deadline, each as an `expired` change. */
   sweep(): Promise<void>;
+  /** The server's wall time in ms (`TIME`), or `undefined` when this client may not read it. */
+  serverTime(): Promise<number | undefined>;
+  /**
+   * Records a forward step of the server's clock, so that every deadline check (the sweep, and
+   * any get, put, delete or list) gives the records heartbeated before it that much more time.
+   * Resolves to the allowance in force (ms).
+   */
+  noteClockStep(step: ForwardStep): Promise<number>;
+}
+
+/** What the sweep reports about the server's clock, and the clock it measures time with. */
+export interface SweepClockOptions {
+  /** This process's monotonic clock in ms. Default `performance.now()`. */
+  readonly monotonic?: () => number;
+  /** A step of the server's clock was seen (`allowance`: ms now granted, 0 for a backward step). */
+  readonly onStep?: (step: ClockStep, allowance: number) => void;
 }
 
 export type Lease = 'sweeper' | 'standby';
@@ -30,6 +48,8 @@ export interface SweepTiming {
   readonly standbyRenewEvery: number;
   /** How often any other instance tries to become the standby (jittered ±20 %). */
   readonly othersEvery: number;
+  /** How often the sweeper and the standby read the server's clock when nothing is due. */
+  readonly clockEvery: number;
 }
 
 /**
@@ -48,6 +68,7 @@ export function sweepTiming(ttl: number): SweepTiming {
     standbyLease: Math.round(slack * 3),
     standbyRenewEvery: Math.round(slack),
     othersEvery: Math.round(slack * 8),
+    clockEvery: Math.round(slack * 8),
   };
 }
 
@@ -57,6 +78,13 @@ export function sweepTiming(ttl: number): SweepTiming {
  * (the `standby`) watches that lease closely, and every other instance only checks, every few
  * seconds, whether the standby is still there. The sweep script is idempotent, so two sweepers
  * for a moment (a holder frozen past its lease) do no harm.
+ *
+ * Deadlines are judged by the server's wall clock (the idle time of pending entries). When that
+ * clock is set forward (an NTP step, a VM resumed), every record looks older at once, and a sweep
+ * would delete live nodes by the hundred. So the sweeper and the standby read the server's clock
+ * against this process's monotonic clock, at least every `clockEvery` and again right before
+ * each sweep; a forward step is recorded on the server (`noteClockStep`) before anything is
+ * deleted, and every deadline check then grants it to the records heartbeated before it.
  */
 export class ExpirySweep {
   private role: Role = 'other';
@@ -65,6 +93,8 @@ export class ExpirySweep {
   private failing = false;
   private ticks = 0;
   private running: Promise<void> = Promise.resolve();
+  private readonly clock: ServerClock;
+  private readonly monotonic: () => number;
 
   constructor(
     private readonly store: SweepStore,
@@ -73,7 +103,11 @@ export class ExpirySweep {
     private readonly timing: SweepTiming,
     private readonly onFailure: (error: unknown, first: boolean) => void,
     private readonly random: () => number = Math.random,
-  ) {}
+    private readonly clockOptions: SweepClockOptions = {},
+  ) {
+    this.monotonic = clockOptions.monotonic ?? (() => performance.now());
+    this.clock = new ServerClock(() => store.serverTime(), this.monotonic);
+  }
 
   /** The role this instance has now (for tests and logs). */
   get currentRole(): Role {
@@ -138,11 +172,32 @@ export class ExpirySweep {
       } else {
         if (this.ticks % Math.max(1, Math.round(timing.standbyRenewEvery / timing.standbyEvery)) === 0)
           await this.keep('standby', timing.standbyLease);
+        await this.keepClockReading();
         return;
       }
     } else if (!(await this.keep('sweeper', timing.sweeperLease))) return;
     if (this.stopped) return;
-    if (await store.anyDue()) await store.sweep();
+    await this.keepClockReading();
+    // Deadlines are judged by the server's clock: check it has not been set forward, right before deleting by it.
+    if ((await store.anyDue()) && (await this.checkClock())) await store.sweep();
+  }
+
+  /** A reading to compare the next one with, never older than `clockEvery`: taken before this instance may sweep. */
+  private async keepClockReading(): Promise<void> {
+    const last = this.clock.lastReadAt;
+    if (last === undefined || this.monotonic() - last >= this.timing.clockEvery) await this.checkClock();
+  }
+
+  /**
+   * Reads the server's clock; a forward step is recorded on the server before anything is swept.
+   * False when there is no earlier reading to compare with (the sweep waits for the next tick).
+   */
+  private async checkClock(): Promise<boolean> {
+    const result = await this.clock.check(async (step) => {
+      const allowance = step.kind === 'forward' ? await this.store.noteClockStep(step) : 0;
+      this.clockOptions.onStep?.(step, allowance);
+    });
+    return result !== 'first';
   }
 
   /** Renews a held lease; false (and role `other`) when it turned out to be someone else's. */

@@ -22,6 +22,11 @@ export interface KeyLayout {
   readonly sweeper: string;
   /** String with a PX lease: the instance that takes over when the sweeper stops renewing. */
   readonly standby: string;
+  /**
+   * Hash with a PX expiry, present only after a forward step of the server's clock was seen:
+   * `step` (ms granted to every deadline, see `server-clock.ts`) and `at` (server time it was seen).
+   */
+  readonly clock: string;
   /** List of earlier values of one node, newest first. */
   history(id: string): string;
 }
@@ -46,6 +51,7 @@ export function keyLayout(namespace: string): KeyLayout {
     config: `${tag}:config`,
     sweeper: `${tag}:sweeper`,
     standby: `${tag}:standby`,
+    clock: `${tag}:clock`,
     history: (id) => `${tag}:history:${id}`,
   };
 }

@@ -7,7 +7,7 @@ import { MIN_REDIS_VERSION, parseServerInfo, versionAtLeast } from './server-inf
 
 /** What setting up a namespace needs to know. */
 export interface NamespaceSetup {
-  /** KEYS[1..5] of the scripts. */
+  /** KEYS[1..6] of the scripts. */
   readonly baseKeys: readonly string[];
   readonly namespace: string;
   readonly ttl: number;

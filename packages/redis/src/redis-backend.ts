@@ -22,10 +22,12 @@ import {
   type PutResult,
   type WriteCondition,
 } from '@roster/core/spi';
+import { Cluster } from 'ioredis';
 import type { ExpirySweep } from './expiry-sweep.js';
 import { type KeyLayout, keyLayout } from './key-layout.js';
 import { keyHash, refreshLiveness } from './liveness-id.js';
 import type { RosterCommands } from './lua-scripts.js';
+import { MemberProbe } from './member-probe.js';
 import { inspectConfig } from './namespace-inspect.js';
 import { prepareNamespace } from './namespace-setup.js';
 import { bytes, unframe } from './record-frame.js';
@@ -34,7 +36,14 @@ import {
   type RedisSettings,
   resolveRedisSettings,
 } from './redis-backend-options.js';
-import { type AnyClient, connect, connected, createClient, feedConnection } from './redis-connection.js';
+import {
+  type AnyClient,
+  connect,
+  connected,
+  createClient,
+  feedConnection,
+  warnWithoutFailoverDetector,
+} from './redis-connection.js';
 import { toBackendError } from './redis-errors.js';
 import { RequestClock, withinTimeout } from './request-clock.js';
 import { decodeCursor, encodeCursor } from './stream-cursor.js';
@@ -51,6 +60,8 @@ const BLOCK_MS = 10_000;
 const STALL_GRACE_MS = 3_000;
 /** close() says goodbye (lease release, QUIT) for at most this long, then drops the connection. */
 const CLOSE_BUDGET_MS = 1_000;
+/** A Cluster call unanswered this long has the masters probed (member-probe.ts); Redis answers in < 1 ms. */
+const MEMBER_SILENT_AFTER_MS = 1_000;
 
 /**
  * The Redis backend: records in a hash, liveness in a stream's pending entries (idle time by
@@ -93,15 +104,18 @@ class RedisBackend implements DiscoveryBackend {
   private ttl = 0;
   private logger: Logger = silentLogger;
   private sweep: ExpirySweep | undefined;
+  /** Moves calls off a frozen Cluster member (member-probe.ts). */
+  private probe: MemberProbe | undefined;
   private readonly clock: RequestClock;
   private readonly watches = new Set<StreamWatch>();
   private readonly lifecycle = new BackendLifecycle('redis');
+  private feedRefusalReported = false;
 
   constructor(options: RedisBackendOptions) {
     this.settings = resolveRedisSettings(options);
     this.keys = keyLayout(this.settings.namespace);
     const k = this.keys;
-    this.baseKeys = [k.records, k.live, k.changes, k.seq, k.config];
+    this.baseKeys = [k.records, k.live, k.changes, k.seq, k.config, k.clock];
     this.clock = new RequestClock(this.settings.requestTimeout);
     this.supports = {
       persistent: this.settings.persistent,
@@ -117,6 +131,7 @@ class RedisBackend implements DiscoveryBackend {
     this.logger = context.logger;
     const client = this.settings.client ?? createClient(this.settings, this.logger);
     this.ownsClient = this.settings.client === undefined;
+    if (!this.ownsClient) warnWithoutFailoverDetector(client, this.logger);
     let commands: Client;
     try {
       commands = await withinTimeout(
@@ -151,6 +166,12 @@ class RedisBackend implements DiscoveryBackend {
       },
       this.logger,
     );
+    if (commands instanceof Cluster)
+      this.probe = new MemberProbe(commands, this.clock, {
+        silentAfterMs: Math.min(MEMBER_SILENT_AFTER_MS, this.settings.requestTimeout / 2),
+        pingTimeoutMs: Math.min(MEMBER_SILENT_AFTER_MS, this.settings.requestTimeout / 2),
+        logger: this.logger,
+      });
   }
 
   async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
@@ -243,6 +264,7 @@ class RedisBackend implements DiscoveryBackend {
         stallGraceMs: STALL_GRACE_MS,
         connectTimeoutMs: this.settings.requestTimeout,
         onStop: () => this.watches.delete(watch),
+        onRefused: (error) => this.feedRefused(error),
       },
       onChange,
     );
@@ -287,6 +309,7 @@ class RedisBackend implements DiscoveryBackend {
    */
   async close(): Promise<void> {
     if (!this.lifecycle.beginClose()) return;
+    this.probe?.stop();
     const sweep = this.sweep;
     this.sweep = undefined;
     const client = this.client;
@@ -305,6 +328,20 @@ class RedisBackend implements DiscoveryBackend {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * Without `XREAD` every watch ends at its first read and core lists the namespace again, with
+   * backoff: the views stay right but follow changes late, at the cost of a full read each time.
+   * That is a misconfiguration to fix, said once per instance (core logs each resync at info).
+   */
+  private feedRefused(error: unknown): void {
+    if (this.feedRefusalReported) return;
+    this.feedRefusalReported = true;
+    this.logger.warn(
+      `the Redis user may not read the change stream (XREAD) of namespace "${this.settings.namespace}": watchers fall back to listing it again, with backoff, instead of following changes (grant +xread, see the README)`,
+      { error },
+    );
+  }
 
   private ready(): Client {
     this.lifecycle.assertOpen();

@@ -30,6 +30,9 @@ export function createClient(settings: RedisSettings, logger: Logger): Redis {
     // close() on a frozen server: destroy the socket soon instead of waiting 2 s for its FIN.
     disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     connectionName: `roster:${settings.namespace}`,
+    // Behind Sentinel: reconnect as soon as the sentinels announce a new primary (+switch-master).
+    // A frozen primary keeps its sockets open, so without this the client stays on it.
+    ...(options.sentinels?.length ? { failoverDetector: true } : {}),
     ...options,
     lazyConnect: true,
   };
@@ -132,6 +135,19 @@ export async function connected<C extends AnyClient>(
       `Redis at ${describeServer(client)} is unreachable (connection ${client.status} for ${timeoutMs} ms)`,
     );
   return client;
+}
+
+/**
+ * A Sentinel client of the application's without `failoverDetector` stays on a frozen primary
+ * (its sockets stay open) until the primary thaws: heartbeats fail meanwhile and the owners'
+ * records expire on the new primary. Said once, at open.
+ */
+export function warnWithoutFailoverDetector(client: AnyClient, logger: Logger): void {
+  if (client instanceof Cluster || !client.options.sentinels?.length || client.options.failoverDetector)
+    return;
+  logger.warn(
+    'the Sentinel client given to redisBackend has no failoverDetector: it follows a failover only once its connection drops, which a frozen primary never does (create it with failoverDetector: true)',
+  );
 }
 
 /** A connection of its own for one watch's blocking reads (XREAD BLOCK holds its connection). */

@@ -11,6 +11,11 @@ export function isAuthFailure(error: unknown): boolean {
   return AUTH_REPLY.test(error instanceof Error ? error.message : String(error));
 }
 
+/** True for a command or key the ACL denies (also a command a script calls). */
+export function isPermissionDenied(error: unknown): boolean {
+  return PERMISSION_REPLY.test(error instanceof Error ? error.message : String(error));
+}
+
 /**
  * Redis replies and ioredis failures as Roster errors (see `backendErrorMapper`), keeping the
  * original as `cause`. The open script's ttl check (`ROSTER_CONFIG_MISMATCH <ttl>`) is a

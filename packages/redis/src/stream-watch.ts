@@ -2,6 +2,7 @@
 import type { Logger } from '@roster/core';
 import type { BackendChange, BackendWatch } from '@roster/core/spi';
 import type { Cluster, Redis } from 'ioredis';
+import { isPermissionDenied } from './redis-errors.js';
 import type { StreamCursor } from './stream-cursor.js';
 
 /** How a {@link StreamWatch} reads the change stream. */
@@ -18,6 +19,8 @@ export interface StreamWatchOptions {
   /** How long connecting may take (a frozen server accepts the socket but never answers). */
   readonly connectTimeoutMs: number;
   readonly onStop: () => void;
+  /** The server refused the read itself (an ACL without `XREAD`): the watch then ends with `resync`. */
+  readonly onRefused?: (error: unknown) => void;
 }
 
 const BATCH = 1_000;
@@ -75,6 +78,10 @@ export class StreamWatch implements BackendWatch {
       try {
         reply = await this.read(streamId);
       } catch (error) {
+        if (isPermissionDenied(error)) {
+          this.options.onRefused?.(error);
+          return this.resync(`the server refused to read the change stream: ${messageOf(error)}`);
+        }
         return this.resync(
           `the change stream connection was lost (${messageOf(error)}); continuity cannot be proven`,
         );

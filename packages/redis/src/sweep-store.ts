@@ -1,9 +1,10 @@
 // The expiry sweep on Redis: its view of the server (leases, the due check, the sweep script) and its start.
-import type { Logger } from '@roster/core';
+import { type Logger, silentLogger } from '@roster/core';
 import { ExpirySweep, type Lease, type SweepStore, sweepTiming } from './expiry-sweep.js';
 import { type KeyLayout, LIVENESS_GROUP } from './key-layout.js';
 import type { RosterCommands } from './lua-scripts.js';
 import type { AnyClient } from './redis-connection.js';
+import { isPermissionDenied } from './redis-errors.js';
 
 const SWEEP_BATCH = 1_000;
 const MAX_SWEEP_BATCHES = 20;
@@ -11,7 +12,7 @@ const MAX_SWEEP_BATCHES = 20;
 /** What a sweep store needs besides the client: where, who, and how to bound each call. */
 export interface SweepStoreContext {
   readonly keys: KeyLayout;
-  /** KEYS[1..5] of the scripts. */
+  /** KEYS[1..6] of the scripts. */
   readonly baseKeys: readonly string[];
   /** This instance's value in the sweeper and standby leases. */
   readonly holder: string;
@@ -21,9 +22,14 @@ export interface SweepStoreContext {
   readonly within: <T>(work: () => Promise<T>, what: string) => Promise<T>;
 }
 
-/** Leases, the due check and the sweep script, each within the request timeout. */
-export function sweepStore(client: AnyClient & RosterCommands, context: SweepStoreContext): SweepStore {
+/** Leases, the due check, the sweep script and the server's clock, each within the request timeout. */
+export function sweepStore(
+  client: AnyClient & RosterCommands,
+  context: SweepStoreContext,
+  logger: Logger = silentLogger,
+): SweepStore {
   const { keys, holder, within } = context;
+  let timeRefused = false;
   const key = (lease: Lease) => (lease === 'sweeper' ? keys.sweeper : keys.standby);
   return {
     acquire: (lease, ms) =>
@@ -64,6 +70,37 @@ export function sweepStore(client: AnyClient & RosterCommands, context: SweepSto
         }
       }, 'looking for expired records'),
     sweep: () => within(() => sweepExpired(client, context), 'sweeping expired records'),
+    serverTime: () =>
+      within(async () => {
+        if (timeRefused) return undefined;
+        try {
+          return Number(await client.rosterClockV2(keys.clock));
+        } catch (error) {
+          if (!isPermissionDenied(error)) throw error;
+          // An ACL from before the clock check: sweep as before, and say once what it costs.
+          timeRefused = true;
+          logger.warn(
+            'the Redis user may not run TIME: a forward step of the server clock cannot be told apart and would expire live nodes (grant +time, see the README)',
+            { error },
+          );
+          return undefined;
+        }
+      }, "reading the server's clock"),
+    noteClockStep: (step) =>
+      within(
+        async () =>
+          Number(
+            await client.rosterNoteStepV2(
+              keys.clock,
+              step.ms,
+              step.since,
+              step.at,
+              String(context.ttl),
+              Math.max(1_000, context.ttl / 4),
+            ),
+          ),
+        "recording a step of the server's clock",
+      ),
   };
 }
 
@@ -86,11 +123,24 @@ export function startSweep(
   logger: Logger,
 ): ExpirySweep {
   const sweep = new ExpirySweep(
-    sweepStore(client, context),
+    sweepStore(client, context, logger),
     context.holder,
     sweepTiming(context.ttl),
     (error, first) =>
       (first ? logger.warn : logger.debug).call(logger, 'the expiry sweep failed; retrying', { error }),
+    Math.random,
+    {
+      onStep: (step, allowance) =>
+        step.kind === 'forward'
+          ? logger.warn(
+              `the Redis server's clock was set forward by about ${step.ms} ms: records heartbeated before that get ${allowance} ms more before they expire, for the next ${context.ttl + allowance} ms`,
+              { step: step.ms, allowance },
+            )
+          : logger.warn(
+              `the Redis server's clock was set back by at least ${step.ms} ms: records heartbeated before that expire up to ${step.ms} ms late`,
+              { step: step.ms },
+            ),
+    },
   );
   sweep.start();
   return sweep;

@@ -1,7 +1,7 @@
 import type { DiscoveryBackend } from '@roster/core';
 import { describeConformance } from '@roster/core/conformance';
-import { type RedisAddress, startRedisCluster } from '@roster/test-services';
-import { Cluster, Redis } from 'ioredis';
+import { startRedisCluster } from '@roster/test-services';
+import { Cluster } from 'ioredis';
 import { afterAll, beforeEach } from 'vitest';
 import { redisBackend } from '../src/index.js';
 
@@ -18,41 +18,8 @@ afterAll(() => cluster.stop());
  */
 const FAILOVER_TTL = 10_000;
 
-/** `CLUSTER SLOTS` rows: [first slot, last slot, [host, port, id], ...replicas]. */
-type SlotRow = [number, number, [string, number, ...unknown[]], ...unknown[]];
-
-/**
- * The member index of the master serving `namespace`'s slot: every key of a namespace carries the
- * hash tag `{roster:<namespace>}` (key-layout.ts), so one master holds all of it.
- */
-async function slotMaster(nodes: readonly RedisAddress[], namespace: string): Promise<number> {
-  let lastError: unknown;
-  for (const node of nodes) {
-    const client = new Redis({
-      ...node,
-      lazyConnect: true,
-      connectTimeout: 1_000,
-      commandTimeout: 1_000,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => {}); // a dead or frozen node: ask the next one
-    try {
-      await client.connect();
-      const slot = Number(await client.cluster('KEYSLOT', `{roster:${namespace}}`));
-      const rows = (await client.cluster('SLOTS')) as unknown as SlotRow[];
-      const row = rows.find(([first, last]) => first <= slot && slot <= last);
-      const index = row ? nodes.findIndex((n) => n.port === Number(row[2][1])) : -1;
-      if (index >= 0) return index;
-      lastError = new Error(`no member serves slot ${slot}`);
-    } catch (error) {
-      lastError = error;
-    } finally {
-      client.disconnect();
-    }
-  }
-  throw new Error(`could not find the master of namespace ${namespace}: ${(lastError as Error)?.message}`);
-}
+/** The member index of the master serving `namespace` (every key carries the hash tag `{roster:<namespace>}`). */
+const slotMaster = (namespace: string) => cluster.slotMaster(`{roster:${namespace}}`);
 
 /** A backend on its own Cluster client, which it closes with itself (the suite creates many). */
 function onOwnCluster(namespace: string): DiscoveryBackend {
@@ -87,9 +54,8 @@ describeConformance({
   faults: {
     restart: () => cluster.restart(),
     pause: (ms) => cluster.pause(ms),
-    failover: async ({ namespace }) =>
-      void (await cluster.failover({ master: await slotMaster(cluster.nodes, namespace) })),
-    isolate: async (ms, { namespace }) => cluster.isolate(await slotMaster(cluster.nodes, namespace), ms),
+    failover: async ({ namespace }) => void (await cluster.failover({ master: await slotMaster(namespace) })),
+    isolate: async (ms, { namespace }) => cluster.isolate(await slotMaster(namespace), ms),
     failoverTtl: FAILOVER_TTL,
   },
 });

@@ -35,7 +35,7 @@ describeConformance({
 
 /** Exactly the ACL the README documents (after the user, keys and `-@all`). */
 const ACL_COMMANDS =
-  '+info +evalsha +eval +xread +exists +get +set +del +incr +hget +hset +hdel +hgetall +xadd +xdel +xack +xclaim +xpending +xrange +xgroup|create +xinfo|stream +lpush +ltrim +lrange +pexpire';
+  '+info +evalsha +eval +xread +exists +get +set +del +incr +hget +hset +hdel +hgetall +xadd +xdel +xack +xclaim +xpending +xrange +xgroup|create +xinfo|stream +lpush +ltrim +lrange +pexpire +time';
 
 /** The bound of rule 4: `left expired` no later than this after the last heartbeat. */
 const EXPIRY_BOUND = TTL + Math.max(1_000, TTL / 4);

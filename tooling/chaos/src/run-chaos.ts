@@ -16,6 +16,7 @@ import type { OwnedState } from './owner-agent.js';
 import { type Owner, startOwner } from './owners.js';
 import { Prng } from './prng.js';
 import { type BackendName, startTopology } from './topology.js';
+import { monotonic, type WallClockStep, watchWallClock } from './wall-clock.js';
 
 export interface ChaosOptions {
   readonly backend: BackendName;
@@ -66,6 +67,8 @@ export interface ChaosResult {
   readonly afterElectionP99: number;
   readonly afterElectionMax: number;
   readonly violations: readonly string[];
+  /** Steps of this machine's wall clock during the run (see wall-clock.ts). */
+  readonly wallClockSteps: readonly WallClockStep[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -96,7 +99,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     heartbeatSlack: Math.round((ttl / 3) * 1.1) + 500,
     serverRecovery: 7_000,
   });
-  const started = Date.now();
+  // The schedule runs on the monotonic clock: a step of the wall clock must not cut the run short.
+  const started = monotonic();
   const namespace = `chaos${options.seed.toString(36)}${Date.now().toString(36)}`;
   const topology = await startTopology(
     options.backend,
@@ -105,6 +109,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     namespace,
   );
   log(`chaos ${options.backend}: ${topology.description}, seed ${options.seed}, ttl ${ttl} ms`);
+  const wallClock = watchWallClock((step) =>
+    log(
+      `the wall clock of this machine was set ${step.ms > 0 ? 'forward' : 'back'} by ${Math.abs(step.ms)} ms at ${new Date(step.at).toISOString()}: the servers' deadlines and the times recorded after it moved with it`,
+    ),
+  );
   const wantFailovers = options.failovers ?? 0;
   if (wantFailovers > 0 && !topology.failover) {
     await topology.stop();
@@ -208,8 +217,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
      * moment on, so that convergence can be measured from the election.
      */
     const failoverCycle = async (failover: () => Promise<FailoverReport>, activeMs: number) => {
-      const activeEnd = Date.now() + activeMs;
-      while (Date.now() < activeEnd) {
+      const activeEnd = monotonic() + activeMs;
+      while (monotonic() < activeEnd) {
         act();
         await sleep(rng.int(100, 400));
       }
@@ -261,7 +270,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (;;) {
       const activeMs = faultRng.int(2_500, 4_000);
       // A cycle takes about its active phase plus the quiet period: start one only if it fits.
-      const timeUp = Date.now() + activeMs + bound + 1_000 > end;
+      const timeUp = monotonic() + activeMs + bound + 1_000 > end;
       const failovers = failoversDone < wantFailovers;
       if (cycle > 0 && timeUp && !failovers) break;
       const failover = failovers && (timeUp || cycle % 2 === 0) ? topology.failover : undefined;
@@ -271,16 +280,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         log(`cycle ${cycle}: ${await failoverCycle(failover, activeMs)}`);
         continue;
       }
-      const activeEnd = Date.now() + activeMs;
+      const activeEnd = monotonic() + activeMs;
       const withServerFault = faultRng.chance(0.7);
       const withOwnerFault = !withServerFault || faultRng.chance(0.7);
       const faults: Promise<string>[] = [];
-      const serverAt = Date.now() + faultRng.int(300, activeMs - 300);
-      const ownerAt = Date.now() + faultRng.int(300, activeMs - 300);
+      const serverAt = monotonic() + faultRng.int(300, activeMs - 300);
+      const ownerAt = monotonic() + faultRng.int(300, activeMs - 300);
       let serverStarted = !withServerFault;
       let ownerStarted = !withOwnerFault;
-      while (Date.now() < activeEnd) {
-        if (!serverStarted && Date.now() >= serverAt) {
+      while (monotonic() < activeEnd) {
+        if (!serverStarted && monotonic() >= serverAt) {
           serverStarted = true;
           const fault = topology.nextFault(faultRng, ttl);
           const interval = checker.serverFault(fault.name);
@@ -297,7 +306,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             ),
           );
         }
-        if (!ownerStarted && Date.now() >= ownerAt) {
+        if (!ownerStarted && monotonic() >= ownerAt) {
           ownerStarted = true;
           faults.push(ownerFault());
         }
@@ -312,9 +321,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     abort.abort();
     checker.finish(Date.now());
-    if (options.dumpFile) dump(options.dumpFile, checker);
+    if (options.dumpFile) dump(options.dumpFile, checker, wallClock.steps);
     log(`events by kind: ${[...tally(checker)].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   } finally {
+    wallClock.stop();
     abort.abort();
     await Promise.all(slots.map((s) => s.owner?.kill()));
     await Promise.all(
@@ -348,6 +358,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     afterElectionP99,
     afterElectionMax,
     violations: checker.violations.map((v) => `${v.kind}: ${v.detail}`),
+    wallClockSteps: wallClock.steps,
   };
 }
 
@@ -435,8 +446,9 @@ function tally(checker: Checker): Map<string, number> {
   return counts;
 }
 
-function dump(file: string, checker: Checker): void {
+function dump(file: string, checker: Checker, wallClockSteps: readonly WallClockStep[]): void {
   const lines: string[] = [];
+  for (const step of wallClockSteps) lines.push(JSON.stringify({ wallClockStep: step }));
   for (const r of checker.reports) lines.push(JSON.stringify({ owner: r.key, ...r.report }));
   for (const life of checker.owners.values()) lines.push(JSON.stringify({ lifecycle: life }));
   for (const fault of checker.serverFaults) lines.push(JSON.stringify({ serverFault: fault }));

@@ -14,7 +14,6 @@ import {
 } from '@roster/test-services';
 import type { BackendSpec } from './backend-spec.js';
 import type { Prng } from './prng.js';
-import { slotMaster } from './redis-slot.js';
 
 export type BackendName = 'memory' | 'nats' | 'redis' | 'etcd';
 export const BACKENDS: readonly BackendName[] = ['memory', 'nats', 'redis', 'etcd'];
@@ -165,7 +164,7 @@ export async function startTopology(
     // Every key of a namespace carries the hash tag {roster:<namespace>} (@roster/redis
     // key-layout.ts): one slot, one master. That master is the one to kill.
     const failover = async () =>
-      redis.failover({ master: await slotMaster(redis.nodes, `{roster:${namespace}}:records`) });
+      redis.failover({ master: await redis.slotMaster(`{roster:${namespace}}:records`) });
     return {
       spec: { kind: 'redis-cluster', nodes: redis.nodes },
       description: 'Redis Cluster, 3 masters x 1 replica',

@@ -12,7 +12,7 @@ import {
 } from './cluster-handle.js';
 import { REDIS_ENV_VAR, redisIsReady } from './redis.js';
 import { trackHandle } from './registry.js';
-import { type RedisAddress, redisCommand, redisInfo } from './resp.js';
+import { type RedisAddress, type RespValue, redisCommand, redisInfo } from './resp.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
 import { waitFor } from './wait-for.js';
 
@@ -50,6 +50,12 @@ export interface RedisClusterHandle extends ClusterHandle {
    * replica of the promoted one), and waits until the cluster is healthy.
    */
   failover(options?: { master?: number }): Promise<FailoverReport>;
+  /**
+   * The member index of the master serving `key`'s slot (as the first member that answers sees
+   * it): the one to fail over or freeze for the data under that key — e.g. a Roster namespace,
+   * whose keys all carry the hash tag `{roster:<namespace>}`.
+   */
+  slotMaster(key: string): Promise<number>;
 }
 
 const PROBE_TIMEOUT_MS = 1_000;
@@ -113,6 +119,26 @@ class RedisClusterTopology extends ClusterServiceHandle implements RedisClusterH
       })
       .filter((node) => node.index >= 0)
       .sort((a, b) => a.index - b.index);
+  }
+
+  async slotMaster(key: string): Promise<number> {
+    const options = { timeoutMs: PROBE_TIMEOUT_MS };
+    let lastError: unknown;
+    for (const node of this.nodes) {
+      try {
+        const slot = Number(await redisCommand(node, ['CLUSTER', 'KEYSLOT', key], options));
+        // Rows: [first slot, last slot, [host, port, id], ...replicas].
+        const rows = (await redisCommand(node, ['CLUSTER', 'SLOTS'], options)) as RespValue[][];
+        const row = rows.find(([first, last]) => Number(first) <= slot && slot <= Number(last));
+        const master = row?.[2] as RespValue[] | undefined;
+        const index = master ? this.nodes.findIndex((n) => n.port === Number(master[1])) : -1;
+        if (index < 0) throw new Error(`no member of the cluster serves slot ${slot} (key ${key})`);
+        return index;
+      } catch (error) {
+        lastError = error; // down or frozen: ask the next one
+      }
+    }
+    throw new Error(`no Redis Cluster node told the master of ${key}: ${(lastError as Error)?.message}`);
   }
 
   async topology(): Promise<RedisClusterNode[]> {

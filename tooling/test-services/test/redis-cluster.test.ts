@@ -46,6 +46,17 @@ describe('startRedisCluster (binary, slow)', () => {
       expect(await clusterCommand(cluster.nodes, ['SET', key, key])).toBe('OK');
     for (const key of ['a', 'b', 'c', 'd'])
       expect(await clusterCommand(cluster.nodes, ['GET', key])).toBe(key);
+    // slotMaster names the master that holds a key: it answers without a MOVED redirect, and the
+    // keys spread over more than one master.
+    const masters = new Set<number>();
+    for (const key of ['a', 'b', 'c', 'd', '{roster:prod}:records']) {
+      const index = await cluster.slotMaster(key);
+      masters.add(index);
+      expect(nodes[index]?.role).toBe('master');
+      const [reply] = await redis(cluster.urls[index] as string, [['SET', key, 'here']]);
+      expect(reply, `SET ${key} on the master slotMaster named`).toBe('OK');
+    }
+    expect(masters.size).toBeGreaterThan(1);
     await cluster.stop();
     for (const url of cluster.urls) expect(await isRefused(url)).toBe(true);
   });

@@ -104,6 +104,15 @@ async function acrossClusterFault(suite: SuiteContext, context: TestContext, kin
       ),
     WAIT_LIMIT,
   );
+  // A view without cf-gone is also the view of a watcher that has not received cf-gone yet: wait
+  // for its `left` at every watcher, so that the events of cf-gone all come before the marks.
+  for (const watch of watchers)
+    await watch.left(
+      'cf-gone',
+      WAIT_LIMIT,
+      0,
+      'rule 1: a watcher never got the left of cf-gone, unregistered before the fault',
+    );
   const marks = watchers.map((w) => w.seen.length);
 
   const { namespace } = scope;
