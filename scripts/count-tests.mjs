@@ -39,7 +39,10 @@ for (const group of ['packages', 'tooling', 'examples']) {
   }
 }
 for (const f of failures) {
-  const lines = String(f.message ?? '').split('\n').slice(0, 6).map((l) => `    ${l}`);
+  const lines = String(f.message ?? '')
+    .split('\n')
+    .slice(0, 6)
+    .map((l) => `    ${l}`);
   console.log(`FAILED ${f.where} > ${f.title}\n${lines.join('\n')}`);
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

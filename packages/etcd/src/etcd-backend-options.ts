@@ -2,6 +2,7 @@
 import { InvalidOptionsError } from '@roster/core';
 import { assertValidNamespace, type BackendFactoryOptions, numberOption } from '@roster/core/spi';
 import { Etcd3, type IOptions } from 'etcd3';
+import type { HostHealth } from './host-health.js';
 import { DEFAULT_PREFIX, KeyLayout } from './key-layout.js';
 
 /** Settings every form of {@link EtcdBackendOptions} takes. */
@@ -80,8 +81,16 @@ const runOnce = {
     Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
 } as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
-/** The client the options describe (etcd3 options without Roster's own), calling each request once. */
-export function createClient(options: EtcdBackendOptions): Etcd3 {
+/** The hosts of `hosts`-form options, one string each. */
+export function hostList(options: EtcdHostsOptions): string[] {
+  return typeof options.hosts === 'string' ? [options.hosts] : [...(options.hosts ?? [])];
+}
+
+/**
+ * The client the options describe (etcd3 options without Roster's own), calling each request
+ * once, on a member `health` does not suspect (see `host-health.ts`) unless every member is.
+ */
+export function createClient(options: EtcdBackendOptions, health?: HostHealth): Etcd3 {
   const {
     client: _client,
     namespace: _ns,
@@ -92,6 +101,10 @@ export function createClient(options: EtcdBackendOptions): Etcd3 {
   } = options as EtcdBackendOptions & IOptions;
   return new Etcd3({
     ...rest,
-    faultHandling: { host: () => runOnce, global: runOnce, ...rest.faultHandling },
+    faultHandling: {
+      host: (host) => health?.policy(host) ?? runOnce,
+      global: runOnce,
+      ...rest.faultHandling,
+    },
   });
 }

@@ -1,4 +1,4 @@
-// The etcd v3 backend: the SPI methods, open and close, over the calls, writes and feed of one namespace.
+// The etcd v3 backend: the SPI methods, open and close, over the calls, writes, deletes and feed of one namespace.
 import {
   DiscoveryClosedError,
   InvalidOptionsError,
@@ -28,20 +28,25 @@ import {
   createClient,
   type EtcdBackendOptions,
   type EtcdSettings,
+  hostList,
   resolveEtcdSettings,
 } from './etcd-backend-options.js';
 import { callOptions, EtcdCalls, type StoredNode } from './etcd-calls.js';
+import { EtcdDeletes } from './etcd-deletes.js';
 import { isCompacted, toBackendError } from './etcd-errors.js';
 import { EtcdFeed } from './etcd-feed.js';
-import { EtcdWrites } from './etcd-writes.js';
+import { EtcdWrites, type WriteContext } from './etcd-writes.js';
+import { HEDGE_MS, hedged } from './hedge.js';
+import { HostHealth } from './host-health.js';
 import { KeyReadBatch } from './key-read-batch.js';
 import { LeaseKeepAlive } from './lease-keep-alive.js';
-import { LeaseSupply } from './lease-supply.js';
-import { type LeasePlan, planLeases, requestedSeconds } from './lease-ttl.js';
-import { claimNamespace } from './namespace-config.js';
+import type { LeaseSupply } from './lease-supply.js';
+import type { LeasePlan } from './lease-ttl.js';
 import { inspectConfigKey } from './namespace-inspect.js';
+import { openNamespace } from './namespace-open.js';
+import { readNodeHistory } from './node-history.js';
 import { NodeLeases } from './node-leases.js';
-import { ObservedWrites } from './observed-writes.js';
+import type { ObservedWrites } from './observed-writes.js';
 
 /**
  * The etcd v3 backend, on `etcd3`. Each node is a key `<prefix>/<namespace>/nodes/<id>` under a
@@ -76,6 +81,8 @@ class EtcdBackend implements DiscoveryBackend {
   private readonly settings: EtcdSettings;
   private client: Etcd3 | undefined;
   private keepAlive: LeaseKeepAlive | undefined;
+  /** Which members of a client made here stopped answering (see host-health.ts). */
+  private health: HostHealth | undefined;
   private supply: LeaseSupply | undefined;
   private logger: Logger = silentLogger;
   private plan: LeasePlan | undefined;
@@ -84,6 +91,7 @@ class EtcdBackend implements DiscoveryBackend {
   private readonly leases: NodeLeases;
   private readonly calls: EtcdCalls;
   private readonly writes: EtcdWrites;
+  private readonly deletes: EtcdDeletes;
   private readonly feeds = new Set<BackendWatch>();
   private readonly lifecycle = new BackendLifecycle('etcd');
 
@@ -101,22 +109,27 @@ class EtcdBackend implements DiscoveryBackend {
       hosts,
       () => this.logger,
     );
-    this.writes = new EtcdWrites(
-      {
-        layout,
-        calls: this.calls,
-        hosts,
-        heartbeatReads: new KeyReadBatch((keys, deadline) => this.calls.readKeys(keys, deadline)),
-        client: () => this.client,
-        plan: () => this.plan,
-        observed: () => this.observed,
-        supply: () => this.supply!,
-        logger: () => this.logger,
-        grant: (deadline) => this.grant(deadline),
-        read: (key, deadline) => this.read(key, deadline),
-      },
-      this.leases,
-    );
+    const writeContext: WriteContext = {
+      layout,
+      calls: this.calls,
+      hosts,
+      // On a cluster, sent again beside itself when not answered soon (see hedge.ts): a heartbeat
+      // must not wait out the request timeout on a frozen member.
+      heartbeatReads: new KeyReadBatch((keys, deadline) => {
+        const read = this.calls.readKeys(keys, deadline);
+        if (!this.health?.several) return read;
+        return hedged(read, HEDGE_MS, () => this.calls.readKeys(keys, deadline));
+      }),
+      client: () => this.client,
+      plan: () => this.plan,
+      observed: () => this.observed,
+      supply: () => this.supply!,
+      logger: () => this.logger,
+      grant: (deadline) => this.grant(deadline),
+      read: (key, deadline) => this.read(key, deadline),
+    };
+    this.writes = new EtcdWrites(writeContext, this.leases);
+    this.deletes = new EtcdDeletes(writeContext, this.leases);
   }
 
   /**
@@ -133,9 +146,12 @@ class EtcdBackend implements DiscoveryBackend {
     this.lifecycle.beginOpen();
     const { connectTimeout, hosts, namespace } = this.settings;
     this.logger = context.logger;
-    const client = this.options.client ?? createClient(this.options);
+    // Only a client made here can be steered away from a member that stopped answering.
+    const health = this.options.client ? undefined : new HostHealth(hostList(this.options));
+    this.health = health;
+    const client = this.options.client ?? createClient(this.options, health);
     this.client = client;
-    this.keepAlive = new LeaseKeepAlive(client, this.settings.requestTimeout);
+    this.keepAlive = new LeaseKeepAlive(client, this.settings.requestTimeout, health);
     try {
       await withDeadline(
         (deadline) => this.setUp(client, context.ttl, deadline),
@@ -166,7 +182,7 @@ class EtcdBackend implements DiscoveryBackend {
     this.ready();
     if (condition.expectedRevision === null) return false;
     return this.request(`deleting "${key}"`, (deadline) =>
-      this.writes.delete(key, condition.expectedRevision ?? undefined, deadline),
+      this.deletes.delete(key, condition.expectedRevision ?? undefined, deadline),
     );
   }
 
@@ -175,7 +191,7 @@ class EtcdBackend implements DiscoveryBackend {
     return this.request(`reading "${key}"`, async (deadline) => {
       let current = await this.read(key, deadline);
       if (current && this.observed?.stale(key, current.revision)) {
-        if (await this.writes.expire(key, current, deadline)) return undefined;
+        if (await this.deletes.expire(key, current, deadline)) return undefined;
         current = await this.read(key, deadline);
       }
       if (!current) {
@@ -230,20 +246,8 @@ class EtcdBackend implements DiscoveryBackend {
   async history(key: string, limit: number): Promise<Uint8Array[]> {
     assertValidKey(key);
     return this.request(`reading the history of "${key}"`, async (deadline) => {
-      const values: Uint8Array[] = [];
       const current = await this.read(key, deadline);
-      if (current) values.push(current.value);
-      // Every write but a plain heartbeat also writes history/<id> in the same revision, so each
-      // version of it is a real state, and walking back costs one read per state. Its newest
-      // version is the current record's state (the same write, or the last one before plain
-      // heartbeats that only moved lastSeen): it is not a second entry.
-      let version = await this.calls.rangeOne(this.settings.layout.history(key), deadline);
-      if (version && current) version = await this.calls.versionBefore(key, version, deadline);
-      while (version && values.length < limit) {
-        values.push(new Uint8Array(version.value));
-        version = await this.calls.versionBefore(key, version, deadline);
-      }
-      return values;
+      return readNodeHistory(this.calls, this.settings.layout, key, current, limit, deadline);
     });
   }
 
@@ -270,31 +274,16 @@ class EtcdBackend implements DiscoveryBackend {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /**
-   * Claims (or checks) the namespace's config key, then probes the shortest lease the server
-   * grants to choose the lease plan.
-   */
+  /** See `namespace-open.ts`: the config key, the lease plan and the lease supply. */
   private async setUp(client: Etcd3, ttl: number, deadline: number): Promise<void> {
-    await claimNamespace(client, this.settings.layout, this.settings.namespace, ttl, deadline);
-    const grantedAt = Date.now();
-    const probe = await client.leaseClient.leaseGrant({ TTL: requestedSeconds(ttl) }, callOptions(deadline));
-    const plan = planLeases(ttl, Number(probe.TTL));
-    this.plan = plan;
-    if (plan.mode === 'observed') {
-      this.observed = new ObservedWrites(ttl);
-      this.logger.info(
-        `etcd at ${this.settings.hosts} grants no lease shorter than ${plan.seconds} s, too long for ttl ${ttl} ms: ` +
-          'heartbeats are record writes and watchers time expiry themselves (see the @roster/etcd README)',
-      );
-    }
-    this.supply = new LeaseSupply(
-      () => this.grant(Date.now() + this.settings.requestTimeout),
-      (id) => this.revoke(id),
-      (id) => void this.keepAlive?.renew(id).catch(() => {}),
-      plan.seconds,
-    );
-    // The probe becomes the first new node's lease rather than a wasted grant.
-    this.supply.offer(probe.ID, grantedAt);
+    const opened = await openNamespace(client, this.settings, ttl, deadline, this.logger, {
+      grant: () => this.grant(Date.now() + this.settings.requestTimeout),
+      revoke: (id) => this.revoke(id),
+      renew: (id) => void this.keepAlive?.renew(id).catch(() => {}),
+    });
+    this.plan = opened.plan;
+    this.observed = opened.observed;
+    this.supply = opened.supply;
   }
 
   private ready(): Etcd3 {

@@ -1,11 +1,10 @@
-// The writes of the etcd backend: puts onto leases, silent heartbeats, compare-and-set deletes, observed expiry.
+// The puts of the etcd backend: writes onto leases and silent heartbeats (deletes: etcd-deletes.ts).
 import type { Logger } from '@roster/core';
 import { BackendUnavailableError } from '@roster/core';
 import type { PutOptions, PutResult } from '@roster/core/spi';
 import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
 import { absent, callOptions, type EtcdCalls, modifiedAt, type StoredNode } from './etcd-calls.js';
 import { isLeaseNotFound } from './etcd-errors.js';
-import { EXPIRED_MARKER } from './etcd-feed.js';
 import type { KeyLayout } from './key-layout.js';
 import type { KeyReadBatch } from './key-read-batch.js';
 import type { LeaseSupply } from './lease-supply.js';
@@ -187,81 +186,6 @@ export class EtcdWrites {
     throw new BackendUnavailableError(
       `etcd at ${this.context.hosts} let three fresh leases run out while putting "${key}"; is the server overloaded?`,
     );
-  }
-
-  async delete(key: string, expected: number | undefined, deadline: number): Promise<boolean> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      let revision = expected;
-      let lease = revision === undefined ? undefined : this.leases.at(key, revision);
-      if (lease === undefined || revision === undefined) {
-        const current = await this.context.read(key, deadline);
-        if (!current || (expected !== undefined && current.revision !== expected)) return false;
-        revision = current.revision;
-        lease = current.lease;
-      }
-      // The marker rides on the node's own lease, so it is gone within a ttl without anyone removing it.
-      const markerLease = lease === '0' ? await this.context.grant(deadline) : lease;
-      let response: ITxnResponse;
-      try {
-        response = await this.context.calls.txn(
-          'deleting',
-          [modifiedAt(this.context.layout.node(key), revision)],
-          [
-            { request_delete_range: { key: this.context.layout.node(key) } },
-            {
-              request_put: {
-                key: this.context.layout.leave(key),
-                value: Buffer.alloc(0),
-                lease: markerLease,
-              },
-            },
-          ],
-          deadline,
-        );
-      } catch (error) {
-        if (!isLeaseNotFound(error)) throw error;
-        this.leases.delete(key);
-        continue;
-      }
-      if (response.succeeded) {
-        this.leases.delete(key);
-        this.context.observed()?.forget(key);
-        return true;
-      }
-      if (expected !== undefined) return false;
-    }
-    return false;
-  }
-
-  /**
-   * The `observed` plan's expiry: this process has held the record's revision for ttl, so its
-   * owner stopped writing. Deleted compare-and-set (a write landing meanwhile wins) with the
-   * `expired` marker and the history, as a lease expiry would. True when the key is gone.
-   */
-  async expire(key: string, current: StoredNode, deadline: number): Promise<boolean> {
-    const markerLease = current.lease === '0' ? await this.context.grant(deadline) : current.lease;
-    let response: ITxnResponse;
-    try {
-      response = await this.context.calls.txn(
-        'expiring',
-        [modifiedAt(this.context.layout.node(key), current.revision)],
-        [
-          { request_delete_range: { key: this.context.layout.node(key) } },
-          { request_delete_range: { key: this.context.layout.history(key) } },
-          { request_put: { key: this.context.layout.leave(key), value: EXPIRED_MARKER, lease: markerLease } },
-        ],
-        deadline,
-      );
-    } catch (error) {
-      // Its lease ran out first: etcd removed the key itself.
-      if (isLeaseNotFound(error)) return true;
-      throw error;
-    }
-    if (!response.succeeded) return false;
-    this.context.logger().debug(`"${key}" expired: unchanged for the ttl since this process saw it`, { key });
-    this.leases.delete(key);
-    this.context.observed()?.forget(key);
-    return true;
   }
 
   /** Revokes a key's former lease once only that key's own keys (its history, a leave marker) hang on it. */

