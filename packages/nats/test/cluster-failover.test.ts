@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createDiscovery, type Logger, type NodeDiscovery, silentLogger } from '@roster/core';
 import { Recorder, waitFor as until } from '@roster/core/conformance';
 import {
+  captureLogger,
   freshNamespace,
   type NatsClusterHandle,
   open as openForTest,
@@ -55,6 +56,13 @@ function violations(user: string): string[] {
 
 const urlsOf = (members: number[]) => members.map((i) => cluster.urls[i] as string);
 
+/** The member leading `stream`, once it has a leader. */
+function streamLeader(stream: string): Promise<number> {
+  return until('the stream to have a leader', () =>
+    cluster.leader(stream).then((i) => (i === undefined ? false : i)),
+  );
+}
+
 /** Registers `id` as soon as the cluster takes writes again (a new stream leader serves). */
 function registerOnceServing(owner: NodeDiscovery, id: string): Promise<boolean> {
   return until(
@@ -73,9 +81,7 @@ function registerOnceServing(owner: NodeDiscovery, id: string): Promise<boolean>
 
 /** The member that leads neither the stream nor the JetStream meta group (consumers are still created while it is frozen). */
 async function follower(stream: string): Promise<number> {
-  const leader = await until('the stream to have a leader', () =>
-    cluster.leader(stream).then((i) => (i === undefined ? false : i)),
-  );
+  const leader = await streamLeader(stream);
   const meta = await until('the meta group to have a leader', () =>
     cluster.leader().then((i) => (i === undefined ? false : i)),
   );
@@ -150,9 +156,7 @@ describe('nats backend: stream-leader failover on a 3-node cluster (replicas 3)'
     const setup = natsBackend({ ...admin, servers: [...cluster.urls], namespace: ns, replicas: 3 });
     await setup.open({ ttl: 60_000, logger: silentLogger });
     await setup.close();
-    const leader = await until('the stream to have a leader', () =>
-      cluster.leader(stream).then((i) => (i === undefined ? false : i)),
-    );
+    const leader = await streamLeader(stream);
     const survivors = [0, 1, 2].filter((i) => i !== leader);
     const backend = natsBackend({
       ...admin,
@@ -211,9 +215,7 @@ describe('nats backend: stream-leader failover on a 3-node cluster (replicas 3)'
         }),
       );
     const owner = await open([...cluster.urls]);
-    const leader = await until('the stream to have a leader', () =>
-      cluster.leader(stream).then((i) => (i === undefined ? false : i)),
-    );
+    const leader = await streamLeader(stream);
     const watcher = await open(urlsOf([(leader + 1) % 3]), logger);
     const watched = new Recorder(watcher);
     onTestFinished(async () => watched.stop());
@@ -242,8 +244,7 @@ describe('nats backend: stream-leader failover on a 3-node cluster (replicas 3)'
   }) => {
     const ns = oldNamespace;
     const stream = `KV_roster_${ns}`;
-    const warnings: string[] = [];
-    const logger: Logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+    const logger = captureLogger();
     const open = (servers: string[], log: Logger = silentLogger): Promise<NodeDiscovery> =>
       openForTest(() =>
         createDiscovery({
@@ -260,14 +261,12 @@ describe('nats backend: stream-leader failover on a 3-node cluster (replicas 3)'
         }),
       );
     const owner = await open([...cluster.urls]);
-    const leader = await until('the stream to have a leader', () =>
-      cluster.leader(stream).then((i) => (i === undefined ? false : i)),
-    );
+    const leader = await streamLeader(stream);
     const watcher = await open(urlsOf([(leader + 1) % 3]), logger);
     const watched = new Recorder(watcher);
     onTestFinished(async () => watched.stop());
     await until('the warning that the advisory is refused', () =>
-      warnings.find((w) => w.includes('cannot subscribe to $JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED')),
+      logger.warnings.find((w) => w.includes('cannot subscribe to $JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED')),
     );
     await until('the server to log the refusal', () => violations('roster-old').length > 0);
     await owner.register({ id: 'old-1' });

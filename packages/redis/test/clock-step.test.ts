@@ -1,22 +1,13 @@
-// Steps of the Redis server's wall clock (an NTP step, a VM resumed). Deadlines are the idle time
-// of pending entries, which Redis counts by its wall clock: a step forward makes every record look
-// older at once. In CI (30 November, docs/reliability.md) a ~9 s step expired every live node of
-// the chaos run at every watcher. Real servers only: one whose wall clock we step
-// (fixtures/walljump.c, needs a C compiler), and one whose entries we age as a step would.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import type { NodeDiscovery } from '@roster/core';
 import { startRedis } from '@roster/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { keyLayout, LIVENESS_GROUP } from '../src/key-layout.js';
 import { defineRosterCommands } from '../src/lua-scripts.js';
+import { canCompileWalljump, walljumpServerDir } from './fixtures/walljump.js';
 import { captureLogger, freshNamespace, open, Recorder, waitFor } from './helpers.js';
 
-const canCompile = spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The server's wall time in ms. */
@@ -39,28 +30,9 @@ function leftAfter(
   return { reason: seen.event.reason, after: seen.at - from };
 }
 
-describe.skipIf(!canCompile)('redis: a step of the server wall clock (a C compiler steps it)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'roster-walljump-'));
-  const offsetFile = join(dir, 'offset-ms');
-  writeFileSync(offsetFile, '0');
-  const library = join(dir, 'walljump.so');
-  if (canCompile)
-    execFileSync('cc', [
-      '-shared',
-      '-fPIC',
-      '-O2',
-      '-o',
-      library,
-      fileURLToPath(new URL('fixtures/walljump.c', import.meta.url)),
-    ]);
-  const real =
-    spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim() ||
-    '/usr/bin/redis-server';
-  writeFileSync(
-    join(dir, 'redis-server'),
-    `#!/bin/sh\nLD_PRELOAD=${library} WALLJUMP_FILE=${offsetFile} exec ${real} "$@"\n`,
-  );
-  chmodSync(join(dir, 'redis-server'), 0o755);
+describe.skipIf(!canCompileWalljump)('redis: a step of the server wall clock (a C compiler steps it)', () => {
+  const clock = canCompileWalljump ? walljumpServerDir() : undefined;
+  const dir = clock?.dir ?? '';
   const started = startRedis({ searchPath: [dir] });
   afterAll(async () => {
     await (await started).stop();
@@ -83,8 +55,8 @@ describe.skipIf(!canCompile)('redis: a step of the server wall clock (a C compil
     await waitFor('the watcher sees the 3 nodes', () => watcher.list().length === 3);
     const seen = new Recorder(watcher);
     await sleep(ttl);
-    writeFileSync(offsetFile, '9000');
-    onTestFinished(() => writeFileSync(offsetFile, '0'));
+    clock?.step(9_000);
+    onTestFinished(() => clock?.step(0));
     // Before the fix every node left `expired` within a sweep (~300 ms) of the step.
     await sleep(2 * bound);
     expect(leaves(seen)).toEqual([]);

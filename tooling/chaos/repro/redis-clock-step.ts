@@ -1,42 +1,16 @@
-// Reproduction of the mass expiry of the single-server Redis chaos run in CI (seed 20261130,
-// 30 November, docs/reliability.md): `node --import tsx repro/redis-clock-step.ts [step ms]` in
-// tooling/chaos (uses the built packages; needs `cc`). Three owners keep two nodes each alive
-// (ttl 2 s) while three instances watch; then the Redis server's wall clock steps forward by
-// 9 s (default), as an NTP step or a VM resume does, while its monotonic clock and every Roster
-// process's clocks run on. Prints `OK` when no watcher saw a live owner's node leave, else
-// `LOST n` and exits 1. Before the fix, every node left `expired` at once at every watcher.
-// Then one owner crashes: its nodes must still expire within ttl + max(1 s, ttl / 4) (rule 4).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { createDiscovery, type NodeChangeEvent, type NodeDiscovery } from '@roster/core';
 import { redisBackend } from '@roster/redis';
 import { startRedis, stopAllServices } from '@roster/test-services';
+import { walljumpServerDir } from '../../../packages/redis/test/fixtures/walljump.js';
 
 const step = Number(process.argv[2] ?? 9_000);
 const ttl = 2_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// A redis-server whose wall clock follows the offset written to `offsetFile` (walljump.c).
-const dir = mkdtempSync(join(tmpdir(), 'roster-clock-step-'));
-const offsetFile = join(dir, 'offset-ms');
-writeFileSync(offsetFile, '0');
-const library = join(dir, 'walljump.so');
-execFileSync('cc', [
-  '-shared',
-  '-fPIC',
-  '-O2',
-  '-o',
-  library,
-  join(import.meta.dirname, '../../../packages/redis/test/fixtures/walljump.c'),
-]);
-const real = execFileSync('sh', ['-c', 'command -v redis-server || echo /usr/bin/redis-server'])
-  .toString()
-  .trim();
-const shim = join(dir, 'redis-server');
-writeFileSync(shim, `#!/bin/sh\nLD_PRELOAD=${library} WALLJUMP_FILE=${offsetFile} exec ${real} "$@"\n`);
-chmodSync(shim, 0o755);
+// A redis-server whose wall clock can be stepped (walljump.c).
+const clock = walljumpServerDir();
+const { dir } = clock;
 const server = await startRedis({ searchPath: [dir] });
 
 const namespace = 'clockstep';
@@ -65,7 +39,7 @@ for (let w = 0; w < 3; w += 1) {
 await sleep(2 * ttl);
 const before = seen.filter((s) => s.event.type === 'left').length;
 const steppedAt = Date.now();
-writeFileSync(offsetFile, String(step));
+clock.step(step);
 console.log(`server wall clock stepped by ${step} ms`);
 await sleep(3 * ttl);
 const left = seen.filter((s) => s.event.type === 'left' && s.at >= steppedAt);
