@@ -211,13 +211,14 @@ class NatsBackend implements DiscoveryBackend {
 
   async get(key: string): Promise<BackendEntry | undefined> {
     assertValidKey(key);
-    return this.request(`reading "${key}"`, () => this.withBucket(() => this.readLatest(key)));
+    return this.request(`reading "${key}"`, () => this.withBucket(() => this.readLatest(key)), 'reads');
   }
 
   async list(): Promise<BackendSnapshot> {
     const { layout, requestTimeout } = this.settings;
     return this.request(`listing bucket "${layout.records}"`, () =>
       this.withBucket(() => readSnapshot(this.consumers!, this.jsm!, layout, this.logger, requestTimeout)),
+      'reads',
     );
   }
 
@@ -296,16 +297,27 @@ class NatsBackend implements DiscoveryBackend {
     return untilAvailable(step, () => this.lifecycle.state === 'opening', this.logger, this.settings.server);
   }
 
-  /** One call that waits on the server: within the request timeout (rule 14), failing as a Roster error. */
-  private async request<T>(what: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * One call that waits on the server: within the request timeout (rule 14), failing as a Roster
+   * error. A read (`retry: 'reads'`) that meets a cluster electing its meta leader ("temporarily
+   * unavailable", 4-8 s on nats-server 2.9 after a member resumes) is tried again within the same
+   * deadline; a write is not, as a refused write is the caller's to retry.
+   */
+  private async request<T>(what: string, work: () => Promise<T>, retry?: 'reads'): Promise<T> {
     this.ready();
     const { requestTimeout, server } = this.settings;
+    let settled = false;
+    const attempt = retry
+      ? untilAvailable(work, () => !settled && !this.lifecycle.isClosed, this.logger, server)
+      : work();
     try {
-      return await withDeadline(work(), requestTimeout, () =>
+      return await withDeadline(attempt, requestTimeout, () =>
         requestTimedOut({ server: `NATS at ${server}`, what, timeout: requestTimeout }),
       );
     } catch (error) {
       throw this.failure(error, what);
+    } finally {
+      settled = true;
     }
   }
 

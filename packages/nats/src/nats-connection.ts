@@ -119,12 +119,13 @@ export async function openJetStream(
 }
 
 /**
- * Retries a step of `open()` while a JetStream cluster elects a leader (right after a restart or
- * a failover), with a short capped backoff, as long as `stillOpening()`; the open deadline ends it.
+ * Retries a step of `open()`, or a read, while a JetStream cluster elects a leader (right after a
+ * restart or a failover), with a short capped backoff, as long as `stillWanted()`; the deadline
+ * of the open or of the request ends it.
  */
 export async function untilAvailable<T>(
   step: () => Promise<T>,
-  stillOpening: () => boolean,
+  stillWanted: () => boolean,
   logger: Logger,
   server: string,
 ): Promise<T> {
@@ -132,7 +133,7 @@ export async function untilAvailable<T>(
     try {
       return await step();
     } catch (error) {
-      if (!isTemporarilyUnavailable(error) || !stillOpening()) throw error;
+      if (!isTemporarilyUnavailable(error) || !stillWanted()) throw error;
       logger.info(`JetStream at ${server} is temporarily unavailable; retrying`, { attempt });
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1_000)));
     }
