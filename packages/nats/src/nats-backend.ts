@@ -216,8 +216,10 @@ class NatsBackend implements DiscoveryBackend {
 
   async list(): Promise<BackendSnapshot> {
     const { layout, requestTimeout } = this.settings;
-    return this.request(`listing bucket "${layout.records}"`, () =>
-      this.withBucket(() => readSnapshot(this.consumers!, this.jsm!, layout, this.logger, requestTimeout)),
+    return this.request(
+      `listing bucket "${layout.records}"`,
+      () =>
+        this.withBucket(() => readSnapshot(this.consumers!, this.jsm!, layout, this.logger, requestTimeout)),
       'reads',
     );
   }
