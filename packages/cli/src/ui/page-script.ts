@@ -50,7 +50,21 @@ export function dashboardClient(parts: typeof PARTS): void {
   stream.start();
 }
 
-/** Served at `/app.js`: {@link dashboardClient} called with its parts, all as source text. */
-export const PAGE_SCRIPT = `"use strict";\n(${dashboardClient.toString()})({\n${Object.entries(PARTS)
+/**
+ * esbuild with `keepNames` (tsx, which runs the CLI from source, turns it on) wraps named functions
+ * in calls to its `__name(fn, "name")` helper, which lives in the module's scope, not in the
+ * parts' source text: without this definition the page would stop at the first part with a
+ * ReferenceError. It does what esbuild's helper does. A build that inserts no calls leaves it unused.
+ */
+const NAME_HELPER =
+  'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });';
+
+/**
+ * Served at `/app.js`: {@link dashboardClient} called with its parts, all as source text, inside a
+ * block so that the helper above stays out of the page's global scope.
+ */
+export const PAGE_SCRIPT = `"use strict";\n{\n${NAME_HELPER}\n(${dashboardClient.toString()})({\n${Object.entries(
+  PARTS,
+)
   .map(([name, part]) => `${name}: ${part.toString()}`)
-  .join(',\n')}\n});\n`;
+  .join(',\n')}\n});\n}\n`;
