@@ -23,14 +23,14 @@ import {
   type WriteCondition,
 } from '@roster/core/spi';
 import { Cluster } from 'ioredis';
+import { ChangeFeeds } from './change-feed.js';
 import type { ExpirySweep } from './expiry-sweep.js';
 import { type KeyLayout, keyLayout } from './key-layout.js';
-import { keyHash, refreshLiveness } from './liveness-id.js';
+import { refreshLiveness } from './liveness-id.js';
 import type { RosterCommands } from './lua-scripts.js';
 import { MemberProbe } from './member-probe.js';
 import { inspectConfig } from './namespace-inspect.js';
 import { prepareNamespace } from './namespace-setup.js';
-import { bytes, unframe } from './record-frame.js';
 import {
   type RedisBackendOptions,
   type RedisSettings,
@@ -41,13 +41,19 @@ import {
   connect,
   connected,
   createClient,
-  feedConnection,
   warnWithoutFailoverDetector,
 } from './redis-connection.js';
 import { toBackendError } from './redis-errors.js';
 import { RequestClock, withinTimeout } from './request-clock.js';
-import { decodeCursor, encodeCursor } from './stream-cursor.js';
-import { StreamWatch } from './stream-watch.js';
+import {
+  deleteRecord,
+  getRecord,
+  listRecords,
+  putRecord,
+  readHistory,
+  type ScriptScope,
+} from './script-calls.js';
+import { decodeCursor } from './stream-cursor.js';
 import { startSweep } from './sweep-store.js';
 
 export type { RedisBackendOptions } from './redis-backend-options.js';
@@ -55,9 +61,6 @@ export type { RedisBackendOptions } from './redis-backend-options.js';
 /** The client once the backend's Lua scripts are defined on it. */
 type Client = AnyClient & RosterCommands;
 
-/** An idle feed costs one XREAD per BLOCK_MS per instance; a dead socket is noticed within BLOCK_MS + STALL_GRACE_MS. */
-const BLOCK_MS = 10_000;
-const STALL_GRACE_MS = 3_000;
 /** close() says goodbye (lease release, QUIT) for at most this long, then drops the connection. */
 const CLOSE_BUDGET_MS = 1_000;
 /** A Cluster call unanswered this long has the masters probed (member-probe.ts); Redis answers in < 1 ms. */
@@ -107,9 +110,8 @@ class RedisBackend implements DiscoveryBackend {
   /** Moves calls off a frozen Cluster member (member-probe.ts). */
   private probe: MemberProbe | undefined;
   private readonly clock: RequestClock;
-  private readonly watches = new Set<StreamWatch>();
+  private readonly feeds: ChangeFeeds;
   private readonly lifecycle = new BackendLifecycle('redis');
-  private feedRefusalReported = false;
 
   constructor(options: RedisBackendOptions) {
     this.settings = resolveRedisSettings(options);
@@ -117,6 +119,11 @@ class RedisBackend implements DiscoveryBackend {
     const k = this.keys;
     this.baseKeys = [k.records, k.live, k.changes, k.seq, k.config, k.clock];
     this.clock = new RequestClock(this.settings.requestTimeout);
+    this.feeds = new ChangeFeeds({
+      namespace: this.settings.namespace,
+      stream: k.changes,
+      connectTimeoutMs: this.settings.requestTimeout,
+    });
     this.supports = {
       persistent: this.settings.persistent,
       history: true,
@@ -182,22 +189,7 @@ class RedisBackend implements DiscoveryBackend {
       return this.request(`refreshing "${key}"`, (client) =>
         refreshLiveness(client, this.keys.live, key, expected),
       );
-    return this.request(`writing "${key}"`, async (client) => {
-      const reply = await client.rosterPutV2(
-        ...this.baseKeys,
-        this.keys.history(key),
-        key,
-        Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-        String(this.ttl),
-        expected === undefined ? '' : expected === null ? 'absent' : String(expected),
-        options.refreshOnly ? '1' : '0',
-        this.settings.streamMaxLength,
-        this.settings.historyDepth,
-        this.settings.historyRetention,
-        keyHash(key),
-      );
-      return reply[0] === 1 ? { ok: true, revision: Number(reply[1]) } : { ok: false };
-    });
+    return this.request(`writing "${key}"`, (client) => putRecord(client, this.scope, key, value, options));
   }
 
   async delete(key: string, condition: WriteCondition = {}): Promise<boolean> {
@@ -208,45 +200,18 @@ class RedisBackend implements DiscoveryBackend {
       this.ready();
       return false;
     }
-    return this.request(`deleting "${key}"`, async (client) => {
-      const deleted = await client.rosterDeleteV2(
-        ...this.baseKeys,
-        key,
-        typeof expected === 'number' ? String(expected) : '',
-        this.settings.streamMaxLength,
-        'unregistered',
-        String(this.ttl),
-        keyHash(key),
-      );
-      return deleted === 1;
-    });
+    return this.request(`deleting "${key}"`, (client) =>
+      deleteRecord(client, this.scope, key, typeof expected === 'number' ? expected : undefined),
+    );
   }
 
   async get(key: string): Promise<BackendEntry | undefined> {
     assertValidKey(key);
-    return this.request(`reading "${key}"`, async (client) => {
-      const reply = await client.rosterGetV2Buffer(
-        ...this.baseKeys,
-        key,
-        this.settings.streamMaxLength,
-        String(this.ttl),
-        keyHash(key),
-      );
-      return reply ? { key, ...unframe(reply) } : undefined;
-    });
+    return this.request(`reading "${key}"`, (client) => getRecord(client, this.scope, key));
   }
 
   async list(): Promise<BackendSnapshot> {
-    const [lastId, seq, records] = await this.request('listing the namespace', (client) =>
-      client.rosterListV2Buffer(...this.baseKeys, this.settings.streamMaxLength, String(this.ttl)),
-    );
-    const entries: BackendEntry[] = [];
-    for (let i = 0; i + 1 < records.length; i += 2)
-      entries.push({ key: records[i]!.toString(), ...unframe(records[i + 1]!) });
-    return {
-      entries,
-      cursor: encodeCursor({ streamId: lastId.toString(), revision: Number(seq.toString()) }),
-    };
+    return this.request('listing the namespace', (client) => listRecords(client, this.scope));
   }
 
   watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
@@ -254,35 +219,14 @@ class RedisBackend implements DiscoveryBackend {
     const position = decodeCursor(cursor);
     if (!position)
       throw new InvalidOptionsError(`not a redis cursor (list() returns one): ${JSON.stringify(cursor)}`);
-    const watch: StreamWatch = new StreamWatch(
-      {
-        connect: () => feedConnection(client, this.settings.namespace),
-        stream: this.keys.changes,
-        cursor: position,
-        logger: this.logger,
-        blockMs: BLOCK_MS,
-        stallGraceMs: STALL_GRACE_MS,
-        connectTimeoutMs: this.settings.requestTimeout,
-        onStop: () => this.watches.delete(watch),
-        onRefused: (error) => this.feedRefused(error),
-      },
-      onChange,
-    );
-    this.watches.add(watch);
-    return watch;
+    return this.feeds.follow(client, position, this.logger, onChange);
   }
 
   async history(key: string, limit: number): Promise<Uint8Array[]> {
     assertValidKey(key);
-    return this.request(`reading the history of "${key}"`, async (client) => {
-      const values = await client.rosterHistoryV2Buffer(
-        this.keys.records,
-        this.keys.history(key),
-        key,
-        Math.max(1, limit),
-      );
-      return values.map(bytes);
-    });
+    return this.request(`reading the history of "${key}"`, (client) =>
+      readHistory(client, this.scope, key, limit),
+    );
   }
 
   /** See `namespace-inspect.ts`: reads the config hash, writes nothing. */
@@ -320,27 +264,15 @@ class RedisBackend implements DiscoveryBackend {
       await sweep?.stop();
       if (client && this.ownsClient) await client.quit();
     };
-    await Promise.all([
-      withinTimeout(goodbye(), budget, 'closing').catch(() => {}),
-      ...[...this.watches].map((watch) => watch.stop()),
-    ]);
+    await Promise.all([withinTimeout(goodbye(), budget, 'closing').catch(() => {}), this.feeds.stopAll()]);
     if (client && this.ownsClient) client.disconnect();
   }
 
   // ---- internals ----------------------------------------------------------------------------
 
-  /**
-   * Without `XREAD` every watch ends at its first read and core lists the namespace again, with
-   * backoff: the views stay right but follow changes late, at the cost of a full read each time.
-   * That is a misconfiguration to fix, said once per instance (core logs each resync at info).
-   */
-  private feedRefused(error: unknown): void {
-    if (this.feedRefusalReported) return;
-    this.feedRefusalReported = true;
-    this.logger.warn(
-      `the Redis user may not read the change stream (XREAD) of namespace "${this.settings.namespace}": watchers fall back to listing it again, with backoff, instead of following changes (grant +xread, see the README)`,
-      { error },
-    );
+  /** What the script calls (script-calls.ts) pass besides the key; the ttl is open()'s. */
+  private get scope(): ScriptScope {
+    return { keys: this.keys, baseKeys: this.baseKeys, settings: this.settings, ttl: this.ttl };
   }
 
   private ready(): Client {

@@ -2,48 +2,20 @@
 // the parent imposed on them), what the servers went through, and every event each watcher
 // received, and judges the watchers against that record. It never asks the library under test
 // what the truth is.
-import type { NodeChangeEvent, NodeInfo } from '@roster/core';
-import { wellFormedProblem } from '@roster/core/conformance';
+import type { NodeInfo } from '@roster/core';
 import type { OwnedState, OwnerReport } from './owner-agent.js';
+import { checkRecord } from './record-checks.js';
+import type {
+  CheckerOptions,
+  Interval,
+  OwnerLife,
+  RunRecord,
+  Seen,
+  Violation,
+  ViolationKind,
+} from './run-record.js';
 
-export interface Seen {
-  readonly t: number;
-  readonly event: NodeChangeEvent;
-}
-
-/** `slow`: a failover cycle's views converged later than ttl + 2 s after the election (issue 12). */
-export type ViolationKind = 'lost' | 'phantom' | 'order' | 'slow';
-
-export interface Violation {
-  readonly kind: ViolationKind;
-  readonly t: number;
-  readonly detail: string;
-}
-
-interface Interval {
-  readonly from: number;
-  to: number;
-  readonly what: string;
-}
-
-interface OwnerLife {
-  readonly key: string;
-  readonly startedAt: number;
-  killedAt?: number;
-  readonly pauses: Interval[];
-}
-
-export interface CheckerOptions {
-  readonly ttl: number;
-  /** ttl + max(1 000, ttl / 4): rule 4 of docs/guarantees.md. */
-  readonly bound: number;
-  /** The longest gap between two heartbeats of a live owner (interval + jitter + a slow request). */
-  readonly heartbeatSlack: number;
-  /** How long after a server fault settles heartbeats may still fail to land (reconnect, request timeout). */
-  readonly serverRecovery: number;
-}
-
-export class Checker {
+export class Checker implements RunRecord {
   readonly owners = new Map<string, OwnerLife>();
   readonly reports: { key: string; report: OwnerReport }[] = [];
   readonly serverFaults: Interval[] = [];
@@ -144,137 +116,9 @@ export class Checker {
     return problems;
   }
 
-  /** The checks on the whole record, at the end of the run. */
+  /** The checks on the whole record, at the end of the run (record-checks.ts). */
   finish(end: number): void {
-    const { ttl, bound, heartbeatSlack, serverRecovery } = this.options;
-    const serverImpaired = (from: number, to: number) =>
-      this.serverFaults.some((f) => f.from <= to && f.to + serverRecovery >= from);
-    const ownerOf = (id: string, instanceId: string, t: number): string | undefined =>
-      this.instanceOwner.get(instanceId) ?? this.lastRegistrar(id, t);
-
-    // Rule 6: an owner hears `unregistered` only if an explicit delete was seen. Nobody here
-    // deletes another owner's node, so it must follow an unregister of that id (its own, whose
-    // call may have failed yet landed).
-    for (const { key, report } of this.reports) {
-      if (report.type !== 'lost' || report.reason !== 'unregistered') continue;
-      const since = report.t - bound - serverRecovery - heartbeatSlack;
-      const explained = this.reports.some(
-        (r) =>
-          r.report.type === 'intent' &&
-          r.report.op === 'unregister' &&
-          r.report.id === report.id &&
-          r.report.t <= report.t &&
-          r.report.t >= since,
-      );
-      if (!explained)
-        this.violate(
-          'lost',
-          `owner-lost ${key} ${report.id} ${report.t}`,
-          `owner ${key} lost ${report.id} with reason unregistered at ${iso(report.t)}, but nobody unregistered it`,
-        );
-    }
-
-    this.watchers.forEach((seen, w) => {
-      // Per-node order (rule 7), with core's own definition of a well-formed sequence.
-      const byNode = new Map<string, NodeChangeEvent[]>();
-      for (const { event } of seen) {
-        const list = byNode.get(event.node.id) ?? [];
-        list.push(event);
-        byNode.set(event.node.id, list);
-      }
-      for (const [id, events] of byNode) {
-        const problem = wellFormedProblem(events);
-        if (problem) this.violate('order', `order w${w} ${id}`, `watcher ${w}, node ${id}: ${problem}`);
-      }
-
-      // Every `left` must have a cause in the record.
-      const usedUnregisters = new Set<number>();
-      for (const { t, event } of seen) {
-        if (event.type !== 'left') continue;
-        const { id, instanceId } = event.node;
-        const owner = ownerOf(id, instanceId, t);
-        const at = `watcher ${w}: left ${event.reason} ${id} (instance ${instanceId}) at +${t}`;
-        if (event.reason === 'unregistered') {
-          const index = this.reports.findIndex(
-            (r, i) =>
-              !usedUnregisters.has(i) &&
-              r.report.type === 'intent' &&
-              r.report.op === 'unregister' &&
-              r.report.id === id &&
-              r.report.t <= t,
-          );
-          if (index >= 0) usedUnregisters.add(index);
-          else this.violate('lost', `unregistered w${w} ${id} ${t}`, `${at}: no owner unregistered it`);
-        } else if (event.reason === 'replaced') {
-          const replacedBy = this.reports.some(
-            (r) =>
-              r.report.type === 'intent' &&
-              r.report.op === 'register' &&
-              r.report.id === id &&
-              r.key !== owner &&
-              r.report.t <= t,
-          );
-          if (!replacedBy)
-            this.violate('lost', `replaced w${w} ${id} ${t}`, `${at}: no other owner registered it`);
-        } else {
-          const from = t - bound - heartbeatSlack;
-          const life = owner ? this.owners.get(owner) : undefined;
-          const dead = life?.killedAt !== undefined && life.killedAt <= t;
-          const paused =
-            life?.pauses.some((p) => p.from <= t && p.to >= from && p.to - p.from + heartbeatSlack >= ttl) ??
-            false;
-          const cutOff = this.reports.some(
-            (r) =>
-              r.key === owner &&
-              r.report.type === 'failed' &&
-              r.report.id === id &&
-              r.report.t >= from - serverRecovery &&
-              r.report.t <= t,
-          );
-          if (!(dead || paused || cutOff || serverImpaired(from, t)))
-            this.violate(
-              'lost',
-              `expired w${w} ${id} ${t}`,
-              `${at}: its owner ${owner ?? '(unknown)'} was alive, not paused, and the servers were up`,
-            );
-        }
-      }
-
-      // Expiry within the bound (rule 4) for every node of a killed owner while the servers were up.
-      for (const life of this.owners.values()) {
-        const k = life.killedAt;
-        if (k === undefined || k + bound > end || serverImpaired(k - ttl, k + bound)) continue;
-        const present = viewAt(seen, k);
-        for (const node of present.values()) {
-          if (ownerOf(node.id, node.instanceId, k) !== life.key) continue;
-          const left = seen.find(
-            (s) =>
-              s.t >= k &&
-              s.event.type === 'left' &&
-              s.event.node.id === node.id &&
-              s.event.node.instanceId === node.instanceId,
-          );
-          const tag = `watcher ${w}: ${node.id} (instance ${node.instanceId}) of ${life.key} killed at +${k}`;
-          if (!left || left.t > k + bound) {
-            this.violate(
-              'phantom',
-              `late w${w} ${node.id} ${node.instanceId}`,
-              `${tag}: no left within ${bound} ms (${left ? `left after ${left.t - k} ms` : 'never left'})`,
-            );
-          } else if (
-            left.event.type === 'left' &&
-            left.event.reason === 'expired' &&
-            left.t < k + ttl - heartbeatSlack
-          ) {
-            this.violate(
-              'lost',
-              `early w${w} ${node.id} ${node.instanceId}`,
-              `${tag}: expired after ${left.t - k} ms, before the ttl`,
-            );
-          }
-        }
-      }
-    });
+    checkRecord(this, end);
   }
 
   /** The last few things owners reported about `id`, for a violation's description. */
@@ -289,6 +133,10 @@ export class Checker {
       .join(' | ');
   }
 
+  ownerOf(id: string, instanceId: string, t: number): string | undefined {
+    return this.instanceOwner.get(instanceId) ?? this.lastRegistrar(id, t);
+  }
+
   /** The owner that last announced a register of `id` at or before `t`. */
   private lastRegistrar(id: string, t: number): string | undefined {
     let key: string | undefined;
@@ -298,17 +146,6 @@ export class Checker {
     }
     return key;
   }
-}
-
-/** A watcher's view: its events folded up to time `t` (all of them by default). */
-export function viewAt(seen: readonly Seen[], t = Number.POSITIVE_INFINITY): Map<string, NodeInfo> {
-  const view = new Map<string, NodeInfo>();
-  for (const s of seen) {
-    if (s.t > t) break;
-    if (s.event.type === 'left') view.delete(s.event.node.id);
-    else view.set(s.event.node.id, s.event.node);
-  }
-  return view;
 }
 
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -329,8 +166,4 @@ export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-function iso(t: number): string {
-  return new Date(t).toISOString().slice(11, 23);
 }

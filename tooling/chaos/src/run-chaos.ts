@@ -1,20 +1,16 @@
 // One chaos run: owners and watchers on one topology, a seeded schedule of owner actions and
 // faults in cycles (act, settle, check), and the checker's verdict.
-import { writeFileSync } from 'node:fs';
-import {
-  type BackendChange,
-  type BackendWatch,
-  createDiscovery,
-  type NodeDiscovery,
-  type NodeInfo,
-} from '@roster/core';
-import { DelegatingBackend } from '@roster/core/conformance';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDiscovery, type NodeDiscovery } from '@roster/core';
 import type { FailoverReport } from '@roster/test-services';
 import { makeBackend } from './backend-spec.js';
-import { Checker, percentile, viewAt } from './checker.js';
-import type { OwnedState } from './owner-agent.js';
-import { type Owner, startOwner } from './owners.js';
+import { Checker, percentile } from './checker.js';
+import { DropsDeletes } from './drops-deletes.js';
+import { OwnerSlots } from './owner-slots.js';
+import { startOwner } from './owners.js';
 import { Prng } from './prng.js';
+import { dump, tally } from './run-output.js';
+import { describeSettle, settle } from './settle.js';
 import { type BackendName, startTopology } from './topology.js';
 import { monotonic, type WallClockStep, watchWallClock } from './wall-clock.js';
 
@@ -71,19 +67,8 @@ export interface ChaosResult {
   readonly wallClockSteps: readonly WallClockStep[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const ZONES = ['a', 'b', 'c'];
 /** Issue 12: views converge within ttl + 2 s of the new leader being elected. */
 const AFTER_ELECTION_SLACK = 2_000;
-
-interface Slot {
-  readonly index: number;
-  generation: number;
-  owner: Owner | undefined;
-  /** Ids this slot's owner was told to hold (registered, not unregistered since). */
-  readonly held: Set<string>;
-  readonly ids: readonly string[];
-}
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const ttl = options.ttl ?? 2_000;
@@ -123,7 +108,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const afterElection: number[] = [];
   const abort = new AbortController();
   const watchers: { discovery: NodeDiscovery; close: () => Promise<void>; loop: Promise<void> }[] = [];
-  const slots: Slot[] = [];
+  const owners = new OwnerSlots({
+    owners: options.owners ?? 3,
+    nodesPerOwner: options.nodesPerOwner ?? 3,
+    ttl,
+    checker,
+    rng,
+    faultRng,
+    start: (key) =>
+      startOwner({
+        key,
+        spec: topology.spec,
+        namespace,
+        ttl,
+        ...(topology.memoryStore ? { memoryStore: topology.memoryStore } : {}),
+        onReport: (k, report) => checker.report(k, report),
+      }),
+  });
   try {
     for (let w = 0; w < (options.watchers ?? 3); w += 1) {
       const { backend, close } = makeBackend(topology.spec, namespace, topology.memoryStore);
@@ -139,77 +140,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       watchers.push({ discovery, close, loop });
     }
 
-    const spawn = async (slot: Slot) => {
-      slot.generation += 1;
-      const key = `o${slot.index}g${slot.generation}`;
-      checker.ownerStarted(key);
-      slot.owner = await startOwner({
-        key,
-        spec: topology.spec,
-        namespace,
-        ttl,
-        ...(topology.memoryStore ? { memoryStore: topology.memoryStore } : {}),
-        onReport: (k, report) => checker.report(k, report),
-      });
-      slot.held.clear();
-      for (const id of slot.ids) register(slot, id);
-    };
-    const register = (slot: Slot, id: string) => {
-      slot.held.add(id);
-      slot.owner?.send({
-        op: 'register',
-        id,
-        load: rng.int(0, 100),
-        metadata: { zone: rng.pick(ZONES), v: String(rng.int(1, 9)) },
-      });
-    };
-    for (let i = 0; i < (options.owners ?? 3); i += 1) {
-      const ids = Array.from({ length: options.nodesPerOwner ?? 3 }, (_, j) => `n${i}-${j}`);
-      slots.push({ index: i, generation: -1, owner: undefined, held: new Set(), ids });
-    }
-    await Promise.all(slots.map(spawn));
-
-    /** One owner action on a live, running owner. */
-    const act = () => {
-      const live = slots.filter((s) => s.owner?.alive && !s.owner.paused);
-      if (live.length === 0) return;
-      const slot = rng.pick(live);
-      const owner = slot.owner as Owner;
-      const id = rng.pick(slot.ids);
-      if (!slot.held.has(id)) return register(slot, id);
-      const roll = rng.next();
-      if (roll < 0.45) owner.send({ op: 'load', id, load: rng.int(0, 100) });
-      else if (roll < 0.75) register(slot, id);
-      else {
-        slot.held.delete(id);
-        owner.send({ op: 'unregister', id });
-      }
-    };
-
-    /** An owner fault, started now; resolves when it is over. */
-    const ownerFault = async (): Promise<string> => {
-      const live = slots.filter((s) => s.owner?.alive && !s.owner.paused);
-      if (live.length === 0) return 'no owner to fault';
-      const slot = faultRng.pick(live);
-      const owner = slot.owner as Owner;
-      const kinds = owner.canPause
-        ? ['kill', 'kill+respawn', 'pause short', 'pause long']
-        : ['kill', 'kill+respawn'];
-      const kind = faultRng.pick(kinds);
-      if (kind.startsWith('pause')) {
-        const ms = kind === 'pause short' ? Math.round(ttl / 4) : Math.round(ttl * 1.5);
-        checker.ownerPaused(owner.key, ms);
-        await owner.pause(ms);
-        return `${owner.key} paused ${ms} ms`;
-      }
-      checker.ownerKilled(owner.key);
-      await owner.kill();
-      if (kind === 'kill+respawn') {
-        await spawn(slot);
-        return `${owner.key} killed, respawned as ${slot.owner?.key}`;
-      }
-      return `${owner.key} killed`;
-    };
+    await Promise.all(owners.slots.map((slot) => owners.spawn(slot)));
 
     /**
      * A dedicated failover cycle: owner actions, then the leader of the run's data is killed
@@ -219,7 +150,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const failoverCycle = async (failover: () => Promise<FailoverReport>, activeMs: number) => {
       const activeEnd = monotonic() + activeMs;
       while (monotonic() < activeEnd) {
-        act();
+        owners.act();
         await sleep(rng.int(100, 400));
       }
       const interval = checker.serverFault('failover');
@@ -233,7 +164,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       );
       const result = await settle(
         checker,
-        slots,
+        owners.slots,
         watchers,
         running.then((r) => r.at),
         bound,
@@ -275,7 +206,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (cycle > 0 && timeUp && !failovers) break;
       const failover = failovers && (timeUp || cycle % 2 === 0) ? topology.failover : undefined;
       cycle += 1;
-      for (const slot of slots) if (!slot.owner?.alive) await spawn(slot);
+      await owners.respawnDead();
       if (failover) {
         log(`cycle ${cycle}: ${await failoverCycle(failover, activeMs)}`);
         continue;
@@ -308,13 +239,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         }
         if (!ownerStarted && monotonic() >= ownerAt) {
           ownerStarted = true;
-          faults.push(ownerFault());
+          faults.push(owners.fault());
         }
-        act();
+        owners.act();
         await sleep(rng.int(100, 400));
       }
       const done = await Promise.all(faults);
-      const result = await settle(checker, slots, watchers, Promise.resolve(Date.now()), bound);
+      const result = await settle(checker, owners.slots, watchers, Promise.resolve(Date.now()), bound);
       if (result.converged) checker.convergence.push(result.matchedSince - result.settledAt);
       else for (const p of result.problems) checker.violate(p.kind, p.key, `cycle ${cycle}: ${p.detail}`);
       log(`cycle ${cycle}: ${done.join('; ') || 'owner actions only'}; ${describeSettle(result)}`);
@@ -326,7 +257,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     wallClock.stop();
     abort.abort();
-    await Promise.all(slots.map((s) => s.owner?.kill()));
+    await owners.killAll();
     await Promise.all(
       watchers.map(async (w) => {
         await w.discovery.close().catch(() => {});
@@ -360,109 +291,4 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     violations: checker.violations.map((v) => `${v.kind}: ${v.detail}`),
     wallClockSteps: wallClock.steps,
   };
-}
-
-interface Settled {
-  readonly converged: boolean;
-  /** When the faults were over (their promise resolved). */
-  readonly settledAt: number;
-  /** Since when the views have matched the truth for good (when converged). */
-  readonly matchedSince: number;
-  readonly problems: ReturnType<Checker['compare']>;
-}
-
-function describeSettle(result: Settled): string {
-  return result.converged
-    ? `converged after ${Math.max(0, result.matchedSince - result.settledAt)} ms`
-    : `NOT converged: ${result.problems.length} differences`;
-}
-
-/**
- * The quiet period after a cycle: no owner actions. Polls, from now on, whether every watcher's
- * view (its events folded, and its list()) equals what the live owners hold. Once `faultsOver`
- * resolved (to the time the faults were over), the views must have matched for good through the
- * whole quiet period (at least `bound` + 1 s after that time, so killed owners' nodes must be
- * gone); it gives up `bound` + 15 s after it. Polling starts before the faults are over so that a
- * failover cycle can tell when the views converged relative to the election.
- */
-async function settle(
-  checker: Checker,
-  slots: readonly Slot[],
-  watchers: readonly { discovery: NodeDiscovery }[],
-  faultsOver: Promise<number>,
-  bound: number,
-): Promise<Settled> {
-  let settledAt: number | undefined;
-  void faultsOver.then(
-    (at) => {
-      settledAt = at;
-    },
-    () => {
-      settledAt = Date.now();
-    },
-  );
-  let matchedSince: number | undefined;
-  let problems: ReturnType<Checker['compare']> = [];
-  for (;;) {
-    const now = Date.now();
-    const states = await Promise.all(
-      slots.filter((s) => s.owner?.alive).map((s) => (s.owner as Owner).state(3_000)),
-    );
-    const truth = new Map<string, OwnedState>();
-    let unanswered = false;
-    for (const nodes of states) {
-      if (!nodes) unanswered = true;
-      else for (const node of nodes) truth.set(node.id, node);
-    }
-    const views: Map<string, NodeInfo>[] = [
-      ...checker.watchers.map((seen) => viewAt(seen)),
-      ...watchers.map((w) => new Map(w.discovery.list().map((n) => [n.id, n] as const))),
-    ];
-    problems = unanswered
-      ? [{ kind: 'lost', key: 'owner-silent', detail: 'a live owner did not answer' }]
-      : checker.compare(truth, views);
-    if (problems.length === 0) matchedSince ??= now;
-    else matchedSince = undefined;
-    if (settledAt !== undefined) {
-      if (matchedSince !== undefined && Date.now() >= settledAt + bound + 1_000)
-        return { converged: true, settledAt, matchedSince, problems };
-      if (Date.now() >= settledAt + bound + 15_000)
-        return { converged: false, settledAt, matchedSince: Date.now(), problems };
-    }
-    await sleep(200);
-  }
-}
-
-/** How many events of each kind the watchers saw, and how many owner calls failed: what a run exercised. */
-function tally(checker: Checker): Map<string, number> {
-  const counts = new Map<string, number>();
-  const add = (k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
-  for (const seen of checker.watchers)
-    for (const { event } of seen) add(event.type === 'left' ? `left ${event.reason}` : event.type);
-  for (const { report } of checker.reports) {
-    if (report.type === 'failed') add(`failed ${report.op}`);
-    if (report.type === 'lost') add(`owner lost (${report.reason})`);
-  }
-  return counts;
-}
-
-function dump(file: string, checker: Checker, wallClockSteps: readonly WallClockStep[]): void {
-  const lines: string[] = [];
-  for (const step of wallClockSteps) lines.push(JSON.stringify({ wallClockStep: step }));
-  for (const r of checker.reports) lines.push(JSON.stringify({ owner: r.key, ...r.report }));
-  for (const life of checker.owners.values()) lines.push(JSON.stringify({ lifecycle: life }));
-  for (const fault of checker.serverFaults) lines.push(JSON.stringify({ serverFault: fault }));
-  checker.watchers.forEach((seen, w) => {
-    for (const s of seen) lines.push(JSON.stringify({ watcher: w, t: s.t, event: s.event }));
-  });
-  writeFileSync(file, `${lines.join('\n')}\n`);
-}
-
-/** A feed that never reports a delete: what `sabotage: 'drop-deletes'` gives the watchers. */
-class DropsDeletes extends DelegatingBackend {
-  override watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
-    return super.watch(cursor, (change) => {
-      if (change.type !== 'delete') onChange(change);
-    });
-  }
 }

@@ -1,7 +1,8 @@
 // The checker must be able to fail: each case feeds it a record with one known violation.
 import type { NodeChangeEvent, NodeInfo } from '@roster/core';
 import { describe, expect, it } from 'vitest';
-import { Checker, percentile, viewAt } from '../src/checker.js';
+import { Checker, percentile } from '../src/checker.js';
+import { viewAt } from '../src/run-record.js';
 
 const ttl = 2_000;
 const bound = 3_000;

@@ -1,16 +1,11 @@
+// Redis Cluster for tests: masters and replicas, each its own redis-server process, joined by
+// redis-cli; the handle's view of the cluster, health check and failover.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { findBinary } from './binary-lookup.js';
-import { startBinaryMember } from './binary-service.js';
-import {
-  type ClusterHandle,
-  ClusterServiceHandle,
-  checkCount,
-  type FailoverReport,
-  startMembers,
-} from './cluster-handle.js';
-import { REDIS_ENV_VAR, redisIsReady } from './redis.js';
+import { type ClusterHandle, checkCount, type FailoverReport, startMembers } from './cluster-handle.js';
+import { REDIS_ENV_VAR } from './redis.js';
+import { DURABLE_DATA_NODE, redisServerBinary, startRedisMember } from './redis-member.js';
+import { DEFAULT_STARTUP_TIMEOUT_MS, PROBE_TIMEOUT_MS, RedisTopology } from './redis-topology.js';
 import { trackHandle } from './registry.js';
 import { type RedisAddress, type RespValue, redisCommand, redisInfo } from './resp.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
@@ -58,37 +53,16 @@ export interface RedisClusterHandle extends ClusterHandle {
   slotMaster(key: string): Promise<number>;
 }
 
-const PROBE_TIMEOUT_MS = 1_000;
-const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 const CREATE_TIMEOUT_MS = 30_000;
-
-/**
- * Whether the Redis answering at `address` is the process we started with `configFile` (INFO
- * server's `config_file`; each member has its own temp dir). A port probed free can be taken by
- * another test file's server before ours binds it, and that stranger answers PING as well; ours
- * then exits with "Address already in use", which the start turns into new ports for every member.
- */
-export async function runsConfigFile(address: RedisAddress, configFile: string): Promise<boolean> {
-  const info = await redisInfo(address, 'server', { timeoutMs: PROBE_TIMEOUT_MS });
-  return info.get('config_file') === configFile;
-}
 
 interface ClusterPorts {
   client: number;
   bus: number;
 }
 
-class RedisClusterTopology extends ClusterServiceHandle implements RedisClusterHandle {
-  declare readonly kind: 'redis';
-  readonly nodes: readonly RedisAddress[];
-
-  constructor(
-    members: ServiceHandle[],
-    readonly startupTimeoutMs: number,
-  ) {
-    const urls = members.map((m) => m.url);
-    super('redis', urls.join(','), urls, members);
-    this.nodes = urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) }));
+class RedisClusterTopology extends RedisTopology implements RedisClusterHandle {
+  constructor(members: ServiceHandle[], startupTimeoutMs: number) {
+    super(members, [], startupTimeoutMs, 'the Redis Cluster');
   }
 
   async #nodesSeenBy(i: number): Promise<RedisClusterNode[]> {
@@ -157,20 +131,7 @@ class RedisClusterTopology extends ClusterServiceHandle implements RedisClusterH
    * Healthy: every node says `cluster_state:ok` and knows all nodes, none is flagged failing, and
    * every replica has its replication link up.
    */
-  async waitUntilHealthy(timeoutMs = this.startupTimeoutMs): Promise<void> {
-    let problem = 'not checked yet';
-    await waitFor(
-      async () => {
-        problem = (await this.#healthProblem().catch((error: Error) => error.message)) ?? '';
-        return problem === '';
-      },
-      { timeoutMs, description: 'the Redis Cluster to be healthy', intervalMs: 100 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; last problem: ${problem}`);
-    });
-  }
-
-  async #healthProblem(): Promise<string | undefined> {
+  protected async healthProblem(): Promise<string | undefined> {
     const options = { timeoutMs: PROBE_TIMEOUT_MS };
     for (const [i, node] of this.nodes.entries()) {
       const cluster = String(await redisCommand(node, ['CLUSTER', 'INFO'], options));
@@ -271,10 +232,7 @@ export async function startRedisCluster(options: RedisClusterStartOptions = {}):
   const masters = checkCount('masters', options.masters ?? 3, 3);
   const replicas = checkCount('replicas', options.replicas ?? 1, 0);
   const nodeTimeoutMs = checkCount('nodeTimeoutMs', options.nodeTimeoutMs ?? 1_000, 100);
-  const binary = findBinary(
-    { name: 'redis-server', debianPackage: 'redis-server', envVar: REDIS_ENV_VAR },
-    options.searchPath,
-  );
+  const binary = redisServerBinary(options.searchPath);
   const redisCli = findBinary(
     { name: 'redis-cli', debianPackage: 'redis-tools', envVar: REDIS_ENV_VAR },
     options.searchPath,
@@ -283,40 +241,22 @@ export async function startRedisCluster(options: RedisClusterStartOptions = {}):
 
   const members = await startMembers(masters * (1 + replicas), 2, (i, all) => {
     const [client, bus] = all[i] as [number, number];
-    let configFile = '';
-    return startBinaryMember<ClusterPorts>({
-      kind: 'redis',
+    return startRedisMember<ClusterPorts>({
       name: `redis-cluster-${i}`,
       binary,
+      port: client,
       ports: { client, bus },
       allPorts: [client, bus],
-      prepare: (tempDir, dataDir) => {
-        configFile = join(tempDir, 'redis.conf');
-        writeFileSync(
-          configFile,
-          [
-            `port ${client}`,
-            // The default bus port is client + 10000, which may be taken or above 65535.
-            `cluster-port ${bus}`,
-            'bind 127.0.0.1',
-            `dir ${dataDir}`,
-            'cluster-enabled yes',
-            'cluster-config-file nodes.conf',
-            `cluster-node-timeout ${nodeTimeoutMs}`,
-            'save ""',
-            'appendonly yes',
-            'appendfsync always',
-            'protected-mode no',
-            'repl-diskless-sync-delay 0',
-            '',
-          ].join('\n'),
-        );
-      },
-      args: (_ports, _dataDir, tempDir) => [join(tempDir, 'redis.conf')],
-      url: `redis://127.0.0.1:${client}`,
-      isReady: async () =>
-        (await runsConfigFile({ host: '127.0.0.1', port: client }, configFile)) &&
-        (await redisIsReady('127.0.0.1', client, undefined)),
+      configName: 'redis.conf',
+      config: (_tempDir, dataDir) => [
+        // The default bus port is client + 10000, which may be taken or above 65535.
+        `cluster-port ${bus}`,
+        `dir ${dataDir}`,
+        'cluster-enabled yes',
+        'cluster-config-file nodes.conf',
+        `cluster-node-timeout ${nodeTimeoutMs}`,
+        ...DURABLE_DATA_NODE,
+      ],
       startupTimeoutMs,
     });
   });

@@ -1,18 +1,19 @@
+// Redis with Sentinel for tests: a primary, its replicas and three sentinels, each its own
+// redis-server process; the handle's health check and failover.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { findBinary } from './binary-lookup.js';
-import { BinaryServiceHandle, startBinaryMember } from './binary-service.js';
+import { BinaryServiceHandle } from './binary-service.js';
+import { type ClusterHandle, checkCount, type FailoverReport, startMembers } from './cluster-handle.js';
+import { DURABLE_DATA_NODE, redisServerBinary, startRedisMember } from './redis-member.js';
+import { agreed, fields, primariesNamed } from './redis-sentinel-queries.js';
 import {
-  type ClusterHandle,
-  ClusterServiceHandle,
-  checkCount,
-  type FailoverReport,
-  startMembers,
-} from './cluster-handle.js';
-import { REDIS_ENV_VAR, redisIsReady } from './redis.js';
-import { runsConfigFile } from './redis-cluster.js';
+  addressOf,
+  DEFAULT_STARTUP_TIMEOUT_MS,
+  PROBE_TIMEOUT_MS,
+  RedisTopology,
+  sameAddress,
+} from './redis-topology.js';
 import { trackHandle } from './registry.js';
-import { type RedisAddress, type RespValue, redisCommand, redisInfo } from './resp.js';
+import { type RedisAddress, redisCommand, redisInfo } from './resp.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
 import { waitFor } from './wait-for.js';
 
@@ -54,47 +55,8 @@ export interface RedisSentinelHandle extends ClusterHandle {
   failover(): Promise<FailoverReport>;
 }
 
-const PROBE_TIMEOUT_MS = 1_000;
-const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 const SENTINELS = 3;
 const QUORUM = 2;
-
-const addressOf = (member: ServiceHandle): RedisAddress => {
-  const url = new URL(member.url);
-  return { host: url.hostname, port: Number(url.port) };
-};
-const sameAddress = (a: RedisAddress, b: RedisAddress) => a.host === b.host && a.port === b.port;
-
-/** `*_reply` of a SENTINEL command as a field map. */
-function fields(reply: RespValue): Map<string, string> {
-  const flat = Array.isArray(reply) ? reply.map(String) : [];
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i] as string, flat[i + 1] as string);
-  return map;
-}
-
-/** The primary each answering sentinel names (a frozen or dead sentinel is skipped). */
-async function primariesNamed(sentinels: readonly RedisAddress[], name: string): Promise<RedisAddress[]> {
-  const answers = await Promise.all(
-    sentinels.map((sentinel) =>
-      redisCommand(sentinel, ['SENTINEL', 'get-master-addr-by-name', name], {
-        timeoutMs: PROBE_TIMEOUT_MS,
-      }).then(
-        (reply) => (Array.isArray(reply) ? { host: String(reply[0]), port: Number(reply[1]) } : undefined),
-        () => undefined,
-      ),
-    ),
-  );
-  return answers.filter((a): a is RedisAddress => a !== undefined);
-}
-
-/** The address most sentinels name, if at least `minimum` agree. */
-function agreed(addresses: RedisAddress[], minimum: number): RedisAddress | undefined {
-  for (const candidate of addresses) {
-    if (addresses.filter((a) => sameAddress(a, candidate)).length >= minimum) return candidate;
-  }
-  return undefined;
-}
 
 /**
  * Replaces the `replicaof` line of a data node's config file. A restarted node must come back as
@@ -109,20 +71,16 @@ function pointConfigAt(configFile: string, primary: RedisAddress | undefined): v
   writeFileSync(configFile, `${kept.join('\n').trimEnd()}\n`);
 }
 
-class RedisSentinelTopology extends ClusterServiceHandle implements RedisSentinelHandle {
-  declare readonly kind: 'redis';
-  readonly nodes: readonly RedisAddress[];
+class RedisSentinelTopology extends RedisTopology implements RedisSentinelHandle {
   readonly sentinels: readonly RedisAddress[];
 
   constructor(
     nodes: ServiceHandle[],
     readonly sentinelHandles: ServiceHandle[],
     readonly name: string,
-    readonly startupTimeoutMs: number,
+    startupTimeoutMs: number,
   ) {
-    const urls = nodes.map((n) => n.url);
-    super('redis', urls.join(','), urls, nodes, sentinelHandles);
-    this.nodes = nodes.map(addressOf);
+    super(nodes, sentinelHandles, startupTimeoutMs, 'the Redis sentinel topology');
     this.sentinels = sentinelHandles.map(addressOf);
   }
 
@@ -148,20 +106,7 @@ class RedisSentinelTopology extends ClusterServiceHandle implements RedisSentine
    * Healthy: every sentinel names the same primary, sees it up, knows the other sentinels, and
    * sees every replica up; the primary says `role:master` and every replica has its link up.
    */
-  async waitUntilHealthy(timeoutMs = this.startupTimeoutMs): Promise<void> {
-    let problem = 'not checked yet';
-    await waitFor(
-      async () => {
-        problem = (await this.#healthProblem().catch((error: Error) => error.message)) ?? '';
-        return problem === '';
-      },
-      { timeoutMs, description: 'the Redis sentinel topology to be healthy', intervalMs: 100 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; last problem: ${problem}`);
-    });
-  }
-
-  async #healthProblem(): Promise<string | undefined> {
+  protected async healthProblem(): Promise<string | undefined> {
     const named = await primariesNamed(this.sentinels, this.name);
     const primary = agreed(named, this.sentinels.length);
     if (!primary) return `sentinels do not all name one primary: ${JSON.stringify(named)}`;
@@ -266,93 +211,56 @@ export async function startRedisSentinel(
   const replicas = checkCount('replicas', options.replicas ?? 1, 1);
   const downAfterMs = checkCount('downAfterMs', options.downAfterMs ?? 2_000, 100);
   const failoverTimeoutMs = checkCount('failoverTimeoutMs', options.failoverTimeoutMs ?? 3_000, 500);
-  const binary = findBinary(
-    { name: 'redis-server', debianPackage: 'redis-server', envVar: REDIS_ENV_VAR },
-    options.searchPath,
-  );
+  const binary = redisServerBinary(options.searchPath);
   const startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
   let sentinelAddresses: RedisAddress[] = [];
 
   const nodes = await startMembers(1 + replicas, 1, (i, all) => {
     const port = all[i]?.[0] as number;
     const primaryPort = all[0]?.[0] as number;
-    let configFile = '';
-    return startBinaryMember<number>({
-      kind: 'redis',
+    return startRedisMember<number>({
       name: `redis-node-${i}`,
       binary,
+      port,
       ports: port,
       allPorts: [port],
-      prepare: (tempDir, dataDir) => {
-        configFile = join(tempDir, 'redis.conf');
-        writeFileSync(
-          configFile,
-          [
-            `port ${port}`,
-            'bind 127.0.0.1',
-            `dir ${dataDir}`,
-            'save ""',
-            'appendonly yes',
-            'appendfsync always',
-            'protected-mode no',
-            // Redis 7 waits 5 s before a diskless full sync, for more replicas to join; we have them all.
-            'repl-diskless-sync-delay 0',
-            ...(i === 0 ? [] : [`replicaof 127.0.0.1 ${primaryPort}`]),
-            '',
-          ].join('\n'),
-        );
-      },
-      beforeStart: async (tempDir) => {
+      configName: 'redis.conf',
+      config: (_tempDir, dataDir) => [
+        `dir ${dataDir}`,
+        ...DURABLE_DATA_NODE,
+        ...(i === 0 ? [] : [`replicaof 127.0.0.1 ${primaryPort}`]),
+      ],
+      beforeStart: async (configFile) => {
         // On a restart: follow whichever other node the sentinels name now.
         const named = await primariesNamed(sentinelAddresses, name);
         const other = named.find((a) => a.port !== port);
-        if (other) pointConfigAt(join(tempDir, 'redis.conf'), other);
+        if (other) pointConfigAt(configFile, other);
       },
-      args: (_port, _dataDir, tempDir) => [join(tempDir, 'redis.conf')],
-      url: `redis://127.0.0.1:${port}`,
-      // Ours, not a stranger that took the probed port (see runsConfigFile).
-      isReady: async () =>
-        (await runsConfigFile({ host: '127.0.0.1', port }, configFile)) &&
-        (await redisIsReady('127.0.0.1', port, undefined)),
       startupTimeoutMs,
     });
   });
   const primaryPort = nodes[0]?.ports as number;
 
-  let sentinels: Awaited<ReturnType<typeof startBinaryMember<number>>>[];
+  let sentinels: BinaryServiceHandle<number>[];
   try {
     sentinels = await startMembers(SENTINELS, 1, (i, all) => {
       const port = all[i]?.[0] as number;
-      let configFile = '';
-      return startBinaryMember<number>({
-        kind: 'redis',
+      return startRedisMember<number>({
         name: `redis-sentinel-${i}`,
         binary,
+        port,
         ports: port,
         allPorts: [port],
         // Sentinel rewrites its config file (known replicas, sentinels, epochs): it must be writable.
-        prepare: (tempDir) => {
-          configFile = join(tempDir, 'sentinel.conf');
-          writeFileSync(
-            configFile,
-            [
-              `port ${port}`,
-              'bind 127.0.0.1',
-              `dir ${tempDir}`,
-              'protected-mode no',
-              `sentinel monitor ${name} 127.0.0.1 ${primaryPort} ${QUORUM}`,
-              `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-              `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
-              `sentinel parallel-syncs ${name} 1`,
-              '',
-            ].join('\n'),
-          );
-        },
-        args: (_port, _dataDir, tempDir) => [join(tempDir, 'sentinel.conf'), '--sentinel'],
-        url: `redis://127.0.0.1:${port}`,
-        isReady: async () =>
-          (await runsConfigFile({ host: '127.0.0.1', port }, configFile)) &&
-          (await redisIsReady('127.0.0.1', port, undefined)),
+        configName: 'sentinel.conf',
+        config: (tempDir) => [
+          `dir ${tempDir}`,
+          `sentinel monitor ${name} 127.0.0.1 ${primaryPort} ${QUORUM}`,
+          `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+          `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+          `sentinel parallel-syncs ${name} 1`,
+        ],
+        args: ['--sentinel'],
         startupTimeoutMs,
       });
     });

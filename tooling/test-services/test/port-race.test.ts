@@ -14,7 +14,7 @@ import { freePort } from '../src/free-port.js';
 import { startEtcd, startRedis } from '../src/index.js';
 import { AddressInUseError } from '../src/process-server.js';
 import { REDIS_ENV_VAR, redisIsReady } from '../src/redis.js';
-import { runsConfigFile } from '../src/redis-cluster.js';
+import { runsConfigFile } from '../src/redis-member.js';
 import { useServerBinaries } from './support/binary-mode.js';
 
 useServerBinaries();
