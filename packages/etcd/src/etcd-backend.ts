@@ -1,11 +1,5 @@
-// The etcd v3 backend: the SPI methods, open and close, over the calls, writes, deletes and feed of one namespace.
-import {
-  DiscoveryClosedError,
-  InvalidOptionsError,
-  type Logger,
-  type NamespaceInspection,
-  silentLogger,
-} from '@roster/core';
+// The etcd v3 backend: the SPI methods, open and close, over the connection, calls, writes, deletes and feeds of one namespace.
+import { DiscoveryClosedError, type NamespaceInspection } from '@roster/core';
 import {
   assertValidKey,
   assertValidValueSize,
@@ -28,25 +22,19 @@ import {
   createClient,
   type EtcdBackendOptions,
   type EtcdSettings,
-  hostList,
   resolveEtcdSettings,
 } from './etcd-backend-options.js';
-import { callOptions, EtcdCalls, type StoredNode } from './etcd-calls.js';
+import { EtcdCalls, type StoredNode } from './etcd-calls.js';
+import { EtcdConnection } from './etcd-connection.js';
 import { EtcdDeletes } from './etcd-deletes.js';
 import { isCompacted, toBackendError } from './etcd-errors.js';
-import { EtcdFeed } from './etcd-feed.js';
+import { EtcdWatches } from './etcd-watches.js';
 import { EtcdWrites, type WriteContext } from './etcd-writes.js';
 import { HEDGE_MS, hedged } from './hedge.js';
-import { HostHealth } from './host-health.js';
 import { KeyReadBatch } from './key-read-batch.js';
-import { LeaseKeepAlive } from './lease-keep-alive.js';
-import type { LeaseSupply } from './lease-supply.js';
-import type { LeasePlan } from './lease-ttl.js';
 import { inspectConfigKey } from './namespace-inspect.js';
-import { openNamespace } from './namespace-open.js';
 import { readNodeHistory } from './node-history.js';
 import { NodeLeases } from './node-leases.js';
-import type { ObservedWrites } from './observed-writes.js';
 
 /**
  * The etcd v3 backend, on `etcd3`. Each node is a key `<prefix>/<namespace>/nodes/<id>` under a
@@ -79,35 +67,29 @@ class EtcdBackend implements DiscoveryBackend {
     return this.settings.namespace;
   }
   private readonly settings: EtcdSettings;
-  private client: Etcd3 | undefined;
-  private keepAlive: LeaseKeepAlive | undefined;
-  /** Which members of a client made here stopped answering (see host-health.ts). */
-  private health: HostHealth | undefined;
-  private supply: LeaseSupply | undefined;
-  private logger: Logger = silentLogger;
-  private plan: LeasePlan | undefined;
-  /** Only with the `observed` plan: how long this process has held each key's revision. */
-  private observed: ObservedWrites | undefined;
+  private readonly connection: EtcdConnection;
   private readonly leases: NodeLeases;
   private readonly calls: EtcdCalls;
   private readonly writes: EtcdWrites;
   private readonly deletes: EtcdDeletes;
-  private readonly feeds = new Set<BackendWatch>();
+  private readonly watches: EtcdWatches;
   private readonly lifecycle = new BackendLifecycle('etcd');
 
   constructor(private readonly options: EtcdBackendOptions) {
     this.settings = resolveEtcdSettings(options);
     const { layout, hosts } = this.settings;
-    this.leases = new NodeLeases(
-      () => this.keepAlive,
-      () => this.plan,
-      hosts,
-    );
     this.calls = new EtcdCalls(
       () => this.ready(),
       layout,
       hosts,
-      () => this.logger,
+      () => this.connection.logger,
+    );
+    const connection = new EtcdConnection(options, this.settings, this.calls);
+    this.connection = connection;
+    this.leases = new NodeLeases(
+      () => connection.keepAlive,
+      () => connection.plan,
+      hosts,
     );
     const writeContext: WriteContext = {
       layout,
@@ -117,19 +99,20 @@ class EtcdBackend implements DiscoveryBackend {
       // must not wait out the request timeout on a frozen member.
       heartbeatReads: new KeyReadBatch((keys, deadline) => {
         const read = this.calls.readKeys(keys, deadline);
-        if (!this.health?.several) return read;
+        if (!connection.health?.several) return read;
         return hedged(read, HEDGE_MS, () => this.calls.readKeys(keys, deadline));
       }),
-      client: () => this.client,
-      plan: () => this.plan,
-      observed: () => this.observed,
-      supply: () => this.supply!,
-      logger: () => this.logger,
-      grant: (deadline) => this.grant(deadline),
+      client: () => connection.client,
+      plan: () => connection.plan,
+      observed: () => connection.observed,
+      supply: () => connection.supply!,
+      logger: () => connection.logger,
+      grant: (deadline) => connection.grant(deadline),
       read: (key, deadline) => this.read(key, deadline),
     };
     this.writes = new EtcdWrites(writeContext, this.leases);
     this.deletes = new EtcdDeletes(writeContext, this.leases);
+    this.watches = new EtcdWatches(layout, this.leases);
   }
 
   /**
@@ -138,36 +121,19 @@ class EtcdBackend implements DiscoveryBackend {
    * server's leases can time) heartbeats are writes and core's sweeper confirms expiry via `get()`.
    */
   get supports(): BackendCapabilities {
-    const observed = this.plan?.mode === 'observed';
+    const observed = this.connection.plan?.mode === 'observed';
     return { persistent: true, history: true, nativeExpiryEvents: !observed, silentHeartbeats: !observed };
   }
 
   async open(context: BackendOpenContext): Promise<void> {
     this.lifecycle.beginOpen();
-    const { connectTimeout, hosts, namespace } = this.settings;
-    this.logger = context.logger;
-    // Only a client made here can be steered away from a member that stopped answering.
-    const health = this.options.client ? undefined : new HostHealth(hostList(this.options));
-    this.health = health;
-    const client = this.options.client ?? createClient(this.options, health);
-    this.client = client;
-    this.keepAlive = new LeaseKeepAlive(client, this.settings.requestTimeout, health);
+    this.connection.connect(context.logger);
     try {
-      await withDeadline(
-        (deadline) => this.setUp(client, context.ttl, deadline),
-        connectTimeout,
-        () =>
-          requestTimedOut({
-            server: `etcd at ${hosts}`,
-            what: `opening namespace "${namespace}"`,
-            timeout: connectTimeout,
-            option: 'connectTimeout',
-          }),
-      );
+      await this.connection.openNamespace(context.ttl);
       this.lifecycle.opened();
     } catch (error) {
       await this.close();
-      throw toBackendError(error, `opening namespace "${namespace}"`, hosts);
+      throw toBackendError(error, `opening namespace "${this.settings.namespace}"`, this.settings.hosts);
     }
   }
 
@@ -190,15 +156,15 @@ class EtcdBackend implements DiscoveryBackend {
     assertValidKey(key);
     return this.request(`reading "${key}"`, async (deadline) => {
       let current = await this.read(key, deadline);
-      if (current && this.observed?.stale(key, current.revision)) {
+      if (current && this.connection.observed?.stale(key, current.revision)) {
         if (await this.deletes.expire(key, current, deadline)) return undefined;
         current = await this.read(key, deadline);
       }
       if (!current) {
-        this.observed?.forget(key);
+        this.connection.observed?.forget(key);
         return undefined;
       }
-      this.observed?.seen(key, current.revision);
+      this.connection.observed?.seen(key, current.revision);
       return { key: current.key, value: current.value, revision: current.revision };
     });
   }
@@ -209,7 +175,7 @@ class EtcdBackend implements DiscoveryBackend {
       for (let attempt = 0; ; attempt++) {
         try {
           const snapshot = await this.calls.listOnce(namespace, deadline);
-          for (const entry of snapshot.entries) this.observed?.seen(entry.key, entry.revision);
+          for (const entry of snapshot.entries) this.connection.observed?.seen(entry.key, entry.revision);
           return snapshot;
         } catch (error) {
           // Compaction between two pages: start over at a newer revision.
@@ -221,26 +187,8 @@ class EtcdBackend implements DiscoveryBackend {
 
   watch(cursor: string, onChange: (change: BackendChange) => void): BackendWatch {
     const client = this.ready();
-    const from = Number(cursor);
-    if (!Number.isSafeInteger(from) || from < 0)
-      throw new InvalidOptionsError(`not an etcd cursor (list() returns one): ${JSON.stringify(cursor)}`);
-    const observed = this.observed;
-    const deliver = (change: BackendChange) => {
-      if (change.type === 'delete') {
-        this.leases.deletedAt(change.key, change.revision);
-        observed?.forget(change.key, change.revision);
-      } else if (change.type === 'put') observed?.seen(change.key, change.revision);
-      onChange(change);
-    };
-    const feed = new EtcdFeed(client, this.settings.layout, from + 1, deliver, this.logger);
-    const handle: BackendWatch = {
-      stop: async () => {
-        this.feeds.delete(handle);
-        await feed.stop();
-      },
-    };
-    this.feeds.add(handle);
-    return handle;
+    const { logger, health, observed } = this.connection;
+    return this.watches.start({ client, logger, health, observed }, cursor, onChange);
   }
 
   async history(key: string, limit: number): Promise<Uint8Array[]> {
@@ -259,37 +207,20 @@ class EtcdBackend implements DiscoveryBackend {
     return inspectConfigKey({ client, owned, layout, namespace, hosts, timeout });
   }
 
-  /**
-   * Stops the feeds and keep-alive streams and closes a client we made, without waiting on the
-   * server. Spare leases are left to run out on the server (seconds): revoking them could keep
-   * a call, and the process, waiting on a frozen server.
-   */
+  /** Stops the feeds, then the connection (etcd-connection.ts), without waiting on the server. */
   async close(): Promise<void> {
     if (!this.lifecycle.beginClose()) return;
-    await Promise.all([...this.feeds].map((feed) => feed.stop()));
-    this.supply?.close();
-    this.keepAlive?.close();
-    if (this.settings.ownsClient) this.client?.close();
+    await this.watches.stopAll();
+    this.connection.close();
   }
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /** See `namespace-open.ts`: the config key, the lease plan and the lease supply. */
-  private async setUp(client: Etcd3, ttl: number, deadline: number): Promise<void> {
-    const opened = await openNamespace(client, this.settings, ttl, deadline, this.logger, {
-      grant: () => this.grant(Date.now() + this.settings.requestTimeout),
-      revoke: (id) => this.revoke(id),
-      renew: (id) => void this.keepAlive?.renew(id).catch(() => {}),
-    });
-    this.plan = opened.plan;
-    this.observed = opened.observed;
-    this.supply = opened.supply;
-  }
-
   private ready(): Etcd3 {
     this.lifecycle.assertOpen();
-    if (!this.client) throw new DiscoveryClosedError('the etcd backend is not open');
-    return this.client;
+    const client = this.connection.client;
+    if (!client) throw new DiscoveryClosedError('the etcd backend is not open');
+    return client;
   }
 
   /** One call that waits on the server, on an open backend, settled within `requestTimeout` (rule 14 of docs/guarantees.md). */
@@ -299,16 +230,6 @@ class EtcdBackend implements DiscoveryBackend {
     return withDeadline(work, requestTimeout, () =>
       requestTimedOut({ server: `etcd at ${hosts}`, what, timeout: requestTimeout }),
     );
-  }
-
-  private grant(deadline: number): Promise<string> {
-    return this.calls.grant(this.plan!.seconds, deadline);
-  }
-
-  private revoke(lease: string): void {
-    this.client?.leaseClient
-      .leaseRevoke({ ID: lease }, callOptions(Date.now() + this.settings.requestTimeout))
-      .catch(() => {});
   }
 
   private async read(key: string, deadline: number): Promise<StoredNode | undefined> {

@@ -2,6 +2,8 @@
 import type { Logger } from '@roster/core';
 import type { BackendChange, BackendWatch } from '@roster/core/spi';
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
+import { FeedLiveness } from './feed-liveness.js';
+import type { HostHealth } from './host-health.js';
 import { type KeyLayout, prefixEnd } from './key-layout.js';
 import { endQuietly } from './lease-keep-alive.js';
 
@@ -25,11 +27,21 @@ export const EXPIRED_MARKER = Buffer.from('expired');
  * it with the value `expired`; a lease that runs out deletes every key attached to it at once,
  * `history/<id>` included. A delete with none of these (another tool removed the key) carries no
  * reason and core infers one.
+ *
+ * On a cluster, a member that stops answering (frozen) takes the watch with it: see
+ * `feed-liveness.ts`. The watch is then opened again on another member from the revision after the
+ * last one delivered — etcd sends all events of a revision in one response, so nothing is missed or
+ * repeated — and the view lags by seconds, not until the member thaws. This is not a break: no
+ * resync, no re-list.
  */
 export class EtcdFeed implements BackendWatch {
   private stream: WatchStream | undefined;
   private stopped = false;
   private finished = false;
+  /** The revision a watch opened now starts from: the one after the last delivered. */
+  private next: number;
+  /** Only on a cluster whose members the client can be steered away from (a client made here). */
+  private readonly liveness: FeedLiveness | undefined;
 
   constructor(
     private readonly client: Etcd3,
@@ -37,11 +49,16 @@ export class EtcdFeed implements BackendWatch {
     startRevision: number,
     private readonly onChange: (change: BackendChange) => void,
     private readonly logger: Logger,
+    private readonly health?: HostHealth,
   ) {
-    this.client.watchClient.watch().then(
-      (stream) => this.attach(stream, startRevision),
-      (error: Error) => this.resync(`could not open an etcd watch stream: ${error.message}`),
-    );
+    this.next = startRevision;
+    if (health?.several)
+      this.liveness = new FeedLiveness({
+        probe: () => this.probe(),
+        silent: (quietMs) => this.move(quietMs),
+        memberSuspect: () => this.stream !== undefined && health.avoidsStream(this.stream),
+      });
+    this.open();
   }
 
   async stop(): Promise<void> {
@@ -50,15 +67,33 @@ export class EtcdFeed implements BackendWatch {
     this.close();
   }
 
-  private attach(stream: WatchStream, startRevision: number): void {
+  private open(): void {
+    this.client.watchClient.watch().then(
+      (stream) => this.attach(stream),
+      (error: Error) => this.resync(`could not open an etcd watch stream: ${error.message}`),
+    );
+  }
+
+  private attach(stream: WatchStream): void {
     if (this.stopped || this.finished) {
       endQuietly(stream);
       return;
     }
     this.stream = stream;
-    stream.on('data', (response) => this.receive(response, startRevision));
-    stream.on('error', (error) => this.resync(`the etcd watch stream failed: ${error.message}`));
-    stream.on('end', () => this.resync('etcd ended the watch stream'));
+    const startRevision = this.next;
+    // Only the current stream speaks for the feed: one given up on may still answer once its member thaws.
+    const current = () => this.stream === stream;
+    stream.on('data', (response) => {
+      if (!current()) return;
+      this.liveness?.heard();
+      this.receive(response, startRevision);
+    });
+    stream.on('error', (error) => {
+      if (current()) this.resync(`the etcd watch stream failed: ${error.message}`);
+    });
+    stream.on('end', () => {
+      if (current()) this.resync('etcd ended the watch stream');
+    });
     try {
       stream.write({
         create_request: {
@@ -67,9 +102,35 @@ export class EtcdFeed implements BackendWatch {
           start_revision: startRevision,
         },
       });
+      this.liveness?.start();
     } catch (error) {
       this.resync(`could not start the etcd watch: ${(error as Error).message}`);
     }
+  }
+
+  /** Asks the member to say where the watch stands: any answer shows it is alive. */
+  private probe(): void {
+    try {
+      this.stream?.write({ progress_request: {} });
+    } catch {
+      // A stream that cannot be written to ends or errors on its own: a resync follows.
+    }
+  }
+
+  /**
+   * The stream's member said nothing for `quietMs`: it is avoided (host-health.ts) and the watch is
+   * opened again, on another member, from the revision after the last one delivered.
+   */
+  private move(quietMs: number): void {
+    const stream = this.stream;
+    if (this.stopped || this.finished || !stream) return;
+    this.health?.streamFailed(stream);
+    this.stream = undefined;
+    endQuietly(stream);
+    this.logger.debug(
+      `the etcd member serving the watch said nothing for ${quietMs} ms; watching from revision ${this.next} on another member`,
+    );
+    this.open();
   }
 
   private receive(response: IWatchResponse, startRevision: number): void {
@@ -83,7 +144,9 @@ export class EtcdFeed implements BackendWatch {
       );
       return;
     }
-    if (response.events.length > 0) this.deliverAll(response.events);
+    if (response.events.length === 0) return;
+    this.deliverAll(response.events);
+    this.next = Math.max(this.next, Number(response.events[response.events.length - 1]!.kv.mod_revision) + 1);
   }
 
   private deliverAll(events: IEvent[]): void {
@@ -133,6 +196,7 @@ export class EtcdFeed implements BackendWatch {
   }
 
   private close(): void {
+    this.liveness?.stop();
     const stream = this.stream;
     this.stream = undefined;
     if (stream) endQuietly(stream);
