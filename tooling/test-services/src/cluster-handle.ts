@@ -1,8 +1,21 @@
+// The shared part of every clustered-server handle (NATS cluster, etcd cluster, Redis Sentinel,
+// Redis Cluster): fault operations fanned out to every process, the wait until the topology's own
+// health check finds nothing wrong, the kill-elect-restart cycle of a failover, and starting the
+// members and the handle so that a failed start leaves nothing running.
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePorts } from './free-port.js';
 import { AddressInUseError } from './process-server.js';
-import { untrackHandle } from './registry.js';
+import { trackHandle, untrackHandle } from './registry.js';
 import type { ServiceHandle, ServiceKind } from './service-handle.js';
+import { waitFor } from './wait-for.js';
+
+/** How long one probe of a member may take: a frozen one must not hold up a health check. */
+export const PROBE_TIMEOUT_MS = 1_000;
+/** A cluster's startup timeout when the caller gives none: its members elect a leader first. */
+export const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
+/** How long a failover may wait for a new leader, and how often it asks. */
+const ELECTION_TIMEOUT_MS = 30_000;
+const ELECTION_POLL_MS = 50;
 
 /**
  * Several server processes that form one cluster. The `ServiceHandle` operations act on every
@@ -51,19 +64,28 @@ export interface FailoverReport {
   recoveredAfterMs: number;
 }
 
-/** The shared part of every cluster handle: fan-out of the fault operations, bounds checks, stop. */
+/** The shared part of every cluster handle: fan-out of the fault operations, bounds checks, stop, health wait, failover. */
 export abstract class ClusterServiceHandle implements ClusterHandle {
   readonly source = 'binary' as const;
+  readonly url: string;
+  readonly urls: readonly string[];
   #stopped: Promise<void> | undefined;
 
+  /**
+   * `members`: the processes `member(i)` reaches, in order; `what`: the topology in the timeout
+   * message of `waitUntilHealthy`, e.g. `the etcd cluster`; `helpers`: processes that belong to
+   * the topology without being members (Redis sentinels): stopped, killed, paused and restarted with it.
+   */
   constructor(
     readonly kind: ServiceKind,
-    readonly url: string,
-    readonly urls: readonly string[],
     protected readonly members: readonly ServiceHandle[],
-    /** Processes that belong to the topology without being members (Redis sentinels): stopped, killed, paused and restarted with it. */
+    readonly startupTimeoutMs: number,
+    private readonly what: string,
     protected readonly helpers: readonly ServiceHandle[] = [],
-  ) {}
+  ) {
+    this.urls = members.map((member) => member.url);
+    this.url = this.urls.join(',');
+  }
 
   #all(): ServiceHandle[] {
     return [...this.members, ...this.helpers];
@@ -74,11 +96,7 @@ export abstract class ClusterServiceHandle implements ClusterHandle {
   }
 
   member(i: number): ServiceHandle {
-    const member = this.members[i];
-    if (!Number.isInteger(i) || member === undefined) {
-      throw new RangeError(`member index must be an integer from 0 to ${this.members.length - 1}; got ${i}`);
-    }
-    return member;
+    return pick(this.members, i, 'member');
   }
 
   isolate(i: number, ms: number): Promise<void> {
@@ -142,7 +160,73 @@ export abstract class ClusterServiceHandle implements ClusterHandle {
     await Promise.all(this.#all().map((member) => member.resume()));
   }
 
-  abstract waitUntilHealthy(timeoutMs?: number): Promise<void>;
+  /** Polls `healthProblem()`; on timeout the error names the last problem it found. */
+  async waitUntilHealthy(timeoutMs = this.startupTimeoutMs): Promise<void> {
+    let problem = 'not checked yet';
+    await waitFor(
+      async () => {
+        problem = (await this.healthProblem().catch((error: Error) => error.message)) ?? '';
+        return problem === '';
+      },
+      { timeoutMs, description: `${this.what} to be healthy`, intervalMs: 100 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last problem: ${problem}`);
+    });
+  }
+
+  /** What is wrong with the topology now, or undefined when it is healthy. */
+  protected abstract healthProblem(): Promise<string | undefined>;
+
+  /**
+   * The failover cycle: kills member `killed`, waits until `elected()` names the member that took
+   * over (`waitingFor` says what, for the timeout message), restarts the killed member on its ports
+   * and data, and waits until the topology is healthy again.
+   */
+  protected async killAndRecover(
+    killed: number,
+    waitingFor: string,
+    elected: () => Promise<number | undefined>,
+  ): Promise<FailoverReport> {
+    const started = Date.now();
+    await this.member(killed).kill();
+    const winner = await waitFor(elected, {
+      timeoutMs: ELECTION_TIMEOUT_MS,
+      description: waitingFor,
+      intervalMs: ELECTION_POLL_MS,
+    });
+    const electedAfterMs = Date.now() - started;
+    await this.member(killed).restart();
+    await this.waitUntilHealthy();
+    return { killed, elected: winner, electedAfterMs, recoveredAfterMs: Date.now() - started };
+  }
+}
+
+/** Element `i` of `list`; a RangeError naming the valid range when there is none. */
+export function pick<T>(list: readonly T[], i: number, what: string): T {
+  const item = list[i];
+  if (!Number.isInteger(i) || item === undefined) {
+    throw new RangeError(`${what} index must be an integer from 0 to ${list.length - 1}; got ${i}`);
+  }
+  return item;
+}
+
+/**
+ * Registers a freshly built cluster handle (so that stopAllServices and the exit hook reach it)
+ * and runs `ready` on it, by default `waitUntilHealthy()`; when that fails, stops every process
+ * of the cluster before rethrowing, so that a failed start leaves nothing running.
+ */
+export async function readyOrStopped<H extends ClusterServiceHandle>(
+  cluster: H,
+  ready: (cluster: H) => Promise<void> = (c) => c.waitUntilHealthy(),
+): Promise<H> {
+  trackHandle(cluster);
+  try {
+    await ready(cluster);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
 }
 
 const START_ATTEMPTS = 3;

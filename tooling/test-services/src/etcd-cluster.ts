@@ -5,14 +5,15 @@ import {
   type ClusterHandle,
   ClusterServiceHandle,
   checkCount,
+  DEFAULT_STARTUP_TIMEOUT_MS,
   type FailoverReport,
+  PROBE_TIMEOUT_MS,
+  readyOrStopped,
   startMembers,
 } from './cluster-handle.js';
 import { ETCD_ENV_VAR, type EtcdPorts, etcdIsReady } from './etcd.js';
-import { trackHandle } from './registry.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
 import { httpRequest } from './tcp-exchange.js';
-import { waitFor } from './wait-for.js';
 
 /** Options for {@link startEtcdCluster}. */
 export interface EtcdClusterStartOptions extends CommonStartOptions {
@@ -37,9 +38,6 @@ export interface EtcdClusterHandle extends ClusterHandle {
    */
   failover(): Promise<FailoverReport>;
 }
-
-const PROBE_TIMEOUT_MS = 1_000;
-const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 
 interface Status {
   header?: { member_id?: string };
@@ -72,12 +70,8 @@ class EtcdCluster extends ClusterServiceHandle implements EtcdClusterHandle {
   /** Raft member id (a uint64, as the JSON gateway spells it: a decimal string) to index. */
   readonly #memberIds = new Map<string, number>();
 
-  constructor(
-    members: ServiceHandle[],
-    readonly startupTimeoutMs: number,
-  ) {
-    const urls = members.map((m) => m.url);
-    super('etcd', urls.join(','), urls, members);
+  constructor(members: ServiceHandle[], startupTimeoutMs: number) {
+    super('etcd', members, startupTimeoutMs, 'the etcd cluster');
   }
 
   async #status(i: number): Promise<Status | undefined> {
@@ -112,48 +106,27 @@ class EtcdCluster extends ClusterServiceHandle implements EtcdClusterHandle {
   }
 
   /** Every member answers `/health` (which needs a leader) and all name the same leader. */
-  async waitUntilHealthy(timeoutMs = this.startupTimeoutMs): Promise<void> {
-    let problem = 'not checked yet';
-    await waitFor(
-      async () => {
-        const leaders = new Set<string | undefined>();
-        for (let i = 0; i < this.size; i++) {
-          const port = Number(new URL(this.urls[i] as string).port);
-          const healthy = await etcdIsReady('127.0.0.1', port).catch(() => false);
-          if (!healthy) {
-            problem = `member ${i} is not healthy`;
-            return false;
-          }
-          leaders.add((await this.#status(i))?.leader);
-        }
-        if (leaders.size !== 1 || leaders.has(undefined) || leaders.has('0')) {
-          problem = `members disagree on the leader: ${[...leaders].join(', ')}`;
-          return false;
-        }
-        return true;
-      },
-      { timeoutMs, description: 'the etcd cluster to be healthy', intervalMs: 100 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; last problem: ${problem}`);
-    });
+  protected async healthProblem(): Promise<string | undefined> {
+    const leaders = new Set<string | undefined>();
+    for (let i = 0; i < this.size; i++) {
+      const port = Number(new URL(this.urls[i] as string).port);
+      const healthy = await etcdIsReady('127.0.0.1', port).catch(() => false);
+      if (!healthy) return `member ${i} is not healthy`;
+      leaders.add((await this.#status(i))?.leader);
+    }
+    if (leaders.size !== 1 || leaders.has(undefined) || leaders.has('0')) {
+      return `members disagree on the leader: ${[...leaders].join(', ')}`;
+    }
+    return undefined;
   }
 
   async failover(): Promise<FailoverReport> {
     this.assertCanFailOver();
     const killed = (await this.leader()) ?? 0;
-    const started = Date.now();
-    await this.member(killed).kill();
-    const elected = await waitFor(
-      async () => {
-        const leader = await this.leader();
-        return leader !== undefined && leader !== killed ? leader : undefined;
-      },
-      { timeoutMs: 30_000, description: `a new etcd leader after killing member ${killed}`, intervalMs: 50 },
-    );
-    const electedAfterMs = Date.now() - started;
-    await this.member(killed).restart();
-    await this.waitUntilHealthy();
-    return { killed, elected, electedAfterMs, recoveredAfterMs: Date.now() - started };
+    return this.killAndRecover(killed, `a new etcd leader after killing member ${killed}`, async () => {
+      const leader = await this.leader();
+      return leader !== undefined && leader !== killed ? leader : undefined;
+    });
   }
 }
 
@@ -223,16 +196,10 @@ export async function startEtcdCluster(options: EtcdClusterStartOptions = {}): P
       startupTimeoutMs,
     });
   });
-  const cluster = new EtcdCluster(members, startupTimeoutMs);
-  trackHandle(cluster);
-  try {
+  return readyOrStopped(new EtcdCluster(members, startupTimeoutMs), async (cluster) => {
     await cluster.waitUntilHealthy();
     await cluster.learnMemberIds();
-  } catch (error) {
-    await cluster.stop();
-    throw error;
-  }
-  return cluster;
+  });
 }
 
 function toPorts([client, peer]: number[]): EtcdPorts {

@@ -5,14 +5,15 @@ import {
   type ClusterHandle,
   ClusterServiceHandle,
   checkCount,
+  DEFAULT_STARTUP_TIMEOUT_MS,
   type FailoverReport,
+  PROBE_TIMEOUT_MS,
+  readyOrStopped,
   startMembers,
 } from './cluster-handle.js';
 import { NATS_ENV_VAR, type NatsPorts, natsArgs, natsIsReady, writeConfig } from './nats.js';
-import { trackHandle } from './registry.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
 import { httpGet, tcpExchange } from './tcp-exchange.js';
-import { waitFor } from './wait-for.js';
 
 /** Options for {@link startNatsCluster}. */
 export interface NatsClusterStartOptions extends CommonStartOptions {
@@ -39,9 +40,6 @@ export interface NatsClusterHandle extends ClusterHandle {
    */
   failover(options?: { stream?: string }): Promise<FailoverReport>;
 }
-
-const PROBE_TIMEOUT_MS = 1_000;
-const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 
 interface ClusterPorts extends NatsPorts {
   route: number;
@@ -83,11 +81,10 @@ class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
   constructor(
     members: ServiceHandle[],
     readonly monitorUrls: readonly string[],
-    readonly startupTimeoutMs: number,
+    startupTimeoutMs: number,
     readonly clusterName: string,
   ) {
-    const urls = members.map((m) => m.url);
-    super('nats', urls.join(','), urls, members);
+    super('nats', members, startupTimeoutMs, 'the NATS cluster');
   }
 
   async #jsz(i: number, query = ''): Promise<Jsz | undefined> {
@@ -123,17 +120,7 @@ class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
    * is current with the meta group and its streams), every route is up, and all agree on a meta
    * leader.
    */
-  async waitUntilHealthy(timeoutMs = this.startupTimeoutMs): Promise<void> {
-    await waitFor(async () => (await this.#healthProblem()) === undefined, {
-      timeoutMs,
-      description: 'the NATS cluster to be healthy',
-      intervalMs: 100,
-    }).catch(async (error: Error) => {
-      throw new Error(`${error.message}; last problem: ${await this.#healthProblem()}`);
-    });
-  }
-
-  async #healthProblem(): Promise<string | undefined> {
+  protected async healthProblem(): Promise<string | undefined> {
     const leaders = new Set<string | undefined>();
     for (let i = 0; i < this.size; i++) {
       try {
@@ -164,24 +151,11 @@ class NatsCluster extends ClusterServiceHandle implements NatsClusterHandle {
       throw new Error(`stream ${options.stream} has no leader: does it exist, with replicas?`);
     }
     const killed = current ?? 0;
-    const started = Date.now();
-    await this.member(killed).kill();
     const what = options.stream === undefined ? 'the meta group' : `stream ${options.stream}`;
-    const elected = await waitFor(
-      async () => {
-        const leader = await this.leader(options.stream);
-        return leader !== undefined && leader !== killed ? leader : undefined;
-      },
-      {
-        timeoutMs: 30_000,
-        description: `a new leader of ${what} after killing member ${killed}`,
-        intervalMs: 50,
-      },
-    );
-    const electedAfterMs = Date.now() - started;
-    await this.member(killed).restart();
-    await this.waitUntilHealthy();
-    return { killed, elected, electedAfterMs, recoveredAfterMs: Date.now() - started };
+    return this.killAndRecover(killed, `a new leader of ${what} after killing member ${killed}`, async () => {
+      const leader = await this.leader(options.stream);
+      return leader !== undefined && leader !== killed ? leader : undefined;
+    });
   }
 }
 
@@ -240,15 +214,7 @@ export async function startNatsCluster(options: NatsClusterStartOptions = {}): P
     });
   });
   const monitorUrls = members.map((m) => `http://127.0.0.1:${m.ports.monitor}`);
-  const cluster = new NatsCluster(members, monitorUrls, startupTimeoutMs, clusterName);
-  trackHandle(cluster);
-  try {
-    await cluster.waitUntilHealthy();
-  } catch (error) {
-    await cluster.stop();
-    throw error;
-  }
-  return cluster;
+  return readyOrStopped(new NatsCluster(members, monitorUrls, startupTimeoutMs, clusterName));
 }
 
 function toPorts([client, monitor, route]: number[]): ClusterPorts {

@@ -2,14 +2,20 @@
 // redis-cli; the handle's view of the cluster, health check and failover.
 import { spawn } from 'node:child_process';
 import { findBinary } from './binary-lookup.js';
-import { type ClusterHandle, checkCount, type FailoverReport, startMembers } from './cluster-handle.js';
+import {
+  type ClusterHandle,
+  checkCount,
+  DEFAULT_STARTUP_TIMEOUT_MS,
+  type FailoverReport,
+  PROBE_TIMEOUT_MS,
+  readyOrStopped,
+  startMembers,
+} from './cluster-handle.js';
 import { REDIS_ENV_VAR } from './redis.js';
 import { DURABLE_DATA_NODE, redisServerBinary, startRedisMember } from './redis-member.js';
-import { DEFAULT_STARTUP_TIMEOUT_MS, PROBE_TIMEOUT_MS, RedisTopology } from './redis-topology.js';
-import { trackHandle } from './registry.js';
+import { RedisTopology } from './redis-topology.js';
 import { type RedisAddress, type RespValue, redisCommand, redisInfo } from './resp.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
-import { waitFor } from './wait-for.js';
 
 /** Options for {@link startRedisCluster}. */
 export interface RedisClusterStartOptions extends CommonStartOptions {
@@ -155,30 +161,21 @@ class RedisClusterTopology extends RedisTopology implements RedisClusterHandle {
     if (before[killed]?.role !== 'master') throw new Error(`member ${killed} is not a master`);
     const replicas = before.filter((n) => n.masterIndex === killed).map((n) => n.index);
     if (replicas.length === 0) throw new Error(`master ${killed} has no replica to promote`);
-    const started = Date.now();
-    await this.member(killed).kill();
-    const elected = await waitFor(
-      async () => {
-        for (const candidate of replicas) {
-          const info = await redisInfo(this.nodes[candidate] as RedisAddress, 'replication', {
-            timeoutMs: PROBE_TIMEOUT_MS,
-          }).catch(() => undefined);
-          if (info?.get('role') !== 'master') continue;
-          const cluster = await redisCommand(this.nodes[candidate] as RedisAddress, ['CLUSTER', 'INFO'], {
-            timeoutMs: PROBE_TIMEOUT_MS,
-          }).catch(() => '');
-          if (String(cluster).includes('cluster_state:ok')) return candidate;
-        }
-        return undefined;
-      },
-      { timeoutMs: 30_000, description: `a replica of node ${killed} to be promoted`, intervalMs: 50 },
-    );
-    const electedAfterMs = Date.now() - started;
-    // nodes.conf is kept: the node rejoins, sees a newer config epoch for its slots, and turns
-    // into a replica of the promoted node.
-    await this.member(killed).restart();
-    await this.waitUntilHealthy();
-    return { killed, elected, electedAfterMs, recoveredAfterMs: Date.now() - started };
+    // nodes.conf is kept: the restarted node rejoins, sees a newer config epoch for its slots,
+    // and turns into a replica of the promoted node.
+    return this.killAndRecover(killed, `a replica of node ${killed} to be promoted`, async () => {
+      for (const candidate of replicas) {
+        const info = await redisInfo(this.nodes[candidate] as RedisAddress, 'replication', {
+          timeoutMs: PROBE_TIMEOUT_MS,
+        }).catch(() => undefined);
+        if (info?.get('role') !== 'master') continue;
+        const cluster = await redisCommand(this.nodes[candidate] as RedisAddress, ['CLUSTER', 'INFO'], {
+          timeoutMs: PROBE_TIMEOUT_MS,
+        }).catch(() => '');
+        if (String(cluster).includes('cluster_state:ok')) return candidate;
+      }
+      return undefined;
+    });
   }
 }
 
@@ -260,14 +257,8 @@ export async function startRedisCluster(options: RedisClusterStartOptions = {}):
       startupTimeoutMs,
     });
   });
-  const topology = new RedisClusterTopology(members, startupTimeoutMs);
-  trackHandle(topology);
-  try {
+  return readyOrStopped(new RedisClusterTopology(members, startupTimeoutMs), async (topology) => {
     await createCluster(redisCli, [...topology.nodes], replicas);
     await topology.waitUntilHealthy();
-  } catch (error) {
-    await topology.stop();
-    throw error;
-  }
-  return topology;
+  });
 }

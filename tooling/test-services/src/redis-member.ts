@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary } from './binary-lookup.js';
 import { type BinaryServiceHandle, startBinaryMember } from './binary-service.js';
+import { PROBE_TIMEOUT_MS } from './cluster-handle.js';
 import { REDIS_ENV_VAR, redisIsReady } from './redis.js';
-import { PROBE_TIMEOUT_MS } from './redis-topology.js';
 import { type RedisAddress, redisInfo } from './resp.js';
 
 /**

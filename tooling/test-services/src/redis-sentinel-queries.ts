@@ -1,6 +1,7 @@
 // What the sentinels say, asked over plain RESP: the primary each names, whether enough of them
 // agree, and a SENTINEL reply as a field map.
-import { PROBE_TIMEOUT_MS, sameAddress } from './redis-topology.js';
+import { PROBE_TIMEOUT_MS } from './cluster-handle.js';
+import { sameAddress } from './redis-topology.js';
 import { type RedisAddress, type RespValue, redisCommand } from './resp.js';
 
 /** `*_reply` of a SENTINEL command as a field map. */

@@ -2,20 +2,21 @@
 // redis-server process; the handle's health check and failover.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BinaryServiceHandle } from './binary-service.js';
-import { type ClusterHandle, checkCount, type FailoverReport, startMembers } from './cluster-handle.js';
+import {
+  type ClusterHandle,
+  checkCount,
+  DEFAULT_STARTUP_TIMEOUT_MS,
+  type FailoverReport,
+  PROBE_TIMEOUT_MS,
+  pick,
+  readyOrStopped,
+  startMembers,
+} from './cluster-handle.js';
 import { DURABLE_DATA_NODE, redisServerBinary, startRedisMember } from './redis-member.js';
 import { agreed, fields, primariesNamed } from './redis-sentinel-queries.js';
-import {
-  addressOf,
-  DEFAULT_STARTUP_TIMEOUT_MS,
-  PROBE_TIMEOUT_MS,
-  RedisTopology,
-  sameAddress,
-} from './redis-topology.js';
-import { trackHandle } from './registry.js';
+import { addressOf, RedisTopology, sameAddress } from './redis-topology.js';
 import { type RedisAddress, redisCommand, redisInfo } from './resp.js';
 import type { CommonStartOptions, ServiceHandle } from './service-handle.js';
-import { waitFor } from './wait-for.js';
 
 /** Options for {@link startRedisSentinel}. */
 export interface RedisSentinelStartOptions extends CommonStartOptions {
@@ -85,13 +86,7 @@ class RedisSentinelTopology extends RedisTopology implements RedisSentinelHandle
   }
 
   sentinel(i: number): ServiceHandle {
-    const sentinel = this.sentinelHandles[i];
-    if (!Number.isInteger(i) || sentinel === undefined) {
-      throw new RangeError(
-        `sentinel index must be an integer from 0 to ${this.sentinelHandles.length - 1}; got ${i}`,
-      );
-    }
-    return sentinel;
+    return pick(this.sentinelHandles, i, 'sentinel');
   }
 
   async primary(): Promise<RedisAddress & { index: number | undefined }> {
@@ -155,9 +150,10 @@ class RedisSentinelTopology extends RedisTopology implements RedisSentinelHandle
   async failover(): Promise<FailoverReport> {
     const before = await this.primary();
     const killed = before.index ?? 0;
-    const started = Date.now();
-    await this.member(killed).kill();
-    const elected = await waitFor(
+    // The restart's beforeStart points the killed node at the new primary.
+    const report = await this.killAndRecover(
+      killed,
+      `the sentinels to promote a replica after killing node ${killed}`,
       async () => {
         const named = agreed(await primariesNamed(this.sentinels, this.name), QUORUM);
         if (!named || sameAddress(named, before)) return undefined;
@@ -169,15 +165,8 @@ class RedisSentinelTopology extends RedisTopology implements RedisSentinelHandle
         );
         return role === 'master' ? index : undefined;
       },
-      {
-        timeoutMs: 30_000,
-        description: `the sentinels to promote a replica after killing node ${killed}`,
-        intervalMs: 50,
-      },
     );
-    const electedAfterMs = Date.now() - started;
-    await this.member(killed).restart(); // its beforeStart points it at the new primary
-    await this.waitUntilHealthy();
+    const { elected } = report;
     const after = await this.primary();
     if (after.index !== elected) {
       // The sentinels moved the primary again while the killed node came back (see downAfterMs).
@@ -186,7 +175,7 @@ class RedisSentinelTopology extends RedisTopology implements RedisSentinelHandle
         `the sentinels elected node ${elected} after killing node ${killed}, but name node ${after.index} once healthy again; their failover events:\n${this.#sentinelEvents()}`,
       );
     }
-    return { killed, elected, electedAfterMs, recoveredAfterMs: Date.now() - started };
+    return report;
   }
 }
 
@@ -269,13 +258,5 @@ export async function startRedisSentinel(
     throw error;
   }
   sentinelAddresses = sentinels.map(addressOf);
-  const topology = new RedisSentinelTopology(nodes, sentinels, name, startupTimeoutMs);
-  trackHandle(topology);
-  try {
-    await topology.waitUntilHealthy();
-  } catch (error) {
-    await topology.stop();
-    throw error;
-  }
-  return topology;
+  return readyOrStopped(new RedisSentinelTopology(nodes, sentinels, name, startupTimeoutMs));
 }
