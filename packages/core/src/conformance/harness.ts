@@ -1,10 +1,12 @@
+// The suite's frame: its options and fault hooks, what every case file gets (SuiteContext), and one
+// test's world (Scope: a fresh namespace, instances and raw backends, all closed when it ends).
 import { createDiscovery } from '../discovery.js';
 import type { BackendCapabilities, DiscoveryBackend } from '../spi/discovery-backend.js';
 import type { DiscoveryOptions } from '../types/discovery-options.js';
-import type { NodeChangeEvent } from '../types/node-change-event.js';
 import type { NodeDiscovery } from '../types/node-discovery.js';
 import type { WatchOptions } from '../types/watch-options.js';
 import type { OwnerProcess, OwnerProcessContext } from './owner-process.js';
+import { Recorder } from './recorder.js';
 import { captureLogger, freshNamespace } from './test-kit.js';
 
 /** Fault injection the suite uses when given (a `@roster/test-services` handle fits). */
@@ -62,136 +64,13 @@ export interface ConformanceOptions {
   ownerProcess?: (context: OwnerProcessContext) => Promise<OwnerProcess>;
 }
 
-/** The deadline of every wait in the suite that is not itself a timing rule. */
-export const WAIT_LIMIT = 10_000;
 /** How long a case's cleanup (closing what it opened) may take. */
 const CLEANUP_LIMIT = 60_000;
-/** Rule 1: a change reaches every watcher well under a second on loopback. */
-export const PROPAGATION_BOUND = 1_000;
 
-/**
- * Polls `check` until it returns true (or a value) or the deadline passes, then throws `what`.
- * Say in `what` which duty went unmet ("the feed never reported the delete of crash-1"): it is the
- * failure message a backend author reads.
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeout = WAIT_LIMIT,
-): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** A recorded event and when it arrived (local epoch ms). */
-export interface Seen {
-  readonly event: NodeChangeEvent;
-  readonly at: number;
-}
-
-/** Reads a watch into an array as events arrive. */
-export class Recorder {
-  readonly seen: Seen[] = [];
-  private readonly controller = new AbortController();
-  readonly done: Promise<void>;
-
-  constructor(discovery: NodeDiscovery, options: WatchOptions = {}) {
-    const iterable = discovery.watch({ ...options, signal: options.signal ?? this.controller.signal });
-    this.done = (async () => {
-      for await (const event of iterable) this.seen.push({ event, at: Date.now() });
-    })();
-  }
-
-  get events(): NodeChangeEvent[] {
-    return this.seen.map((s) => s.event);
-  }
-
-  of(id: string): NodeChangeEvent[] {
-    return this.events.filter((e) => e.node.id === id);
-  }
-
-  /** Short form for messages and exact comparisons: `joined:a`, `left:a:expired`, `updated:a`. */
-  summary(id?: string): string[] {
-    return (id ? this.of(id) : this.events).map(
-      (e) => `${e.type}:${e.node.id}${e.type === 'left' ? `:${e.reason}` : ''}`,
-    );
-  }
-
-  /** Waits for the first event after index `from` matching `match`. */
-  async next(
-    what: string,
-    match: (e: NodeChangeEvent) => boolean,
-    from = 0,
-    timeout = WAIT_LIMIT,
-  ): Promise<Seen> {
-    return waitFor(
-      `${what} (seen so far: ${this.summary().slice(-12).join(', ') || 'nothing'})`,
-      () => this.seen.slice(from).find((s) => match(s.event)),
-      timeout,
-    );
-  }
-
-  /**
-   * Waits for `joined` of `id` (the first one not before index `from`). `duty`: what must have
-   * gone wrong if it never comes, for the failure message.
-   */
-  joined(id: string, timeout = WAIT_LIMIT, from = 0, duty?: string): Promise<Seen> {
-    return this.next(
-      `joined ${id}${duty ? ` — ${duty}` : ''}`,
-      (e) => e.type === 'joined' && e.node.id === id,
-      from,
-      timeout,
-    );
-  }
-
-  /** Waits for `left` of `id` (any reason: the caller checks it); `duty` as in `joined`. */
-  left(id: string, timeout = WAIT_LIMIT, from = 0, duty?: string): Promise<Seen> {
-    return this.next(
-      `left ${id}${duty ? ` — ${duty}` : ''}`,
-      (e) => e.type === 'left' && e.node.id === id,
-      from,
-      timeout,
-    );
-  }
-
-  stop(): void {
-    this.controller.abort();
-  }
-}
-
-/**
- * Per node: joined, then updated*, then left, then possibly joined again; an `updated` carries
- * the node it replaces as `previous`; nothing is repeated. Returns the first violation.
- */
-export function wellFormedProblem(events: readonly NodeChangeEvent[]): string | undefined {
-  const current = new Map<string, NodeChangeEvent['node']>();
-  for (const [index, event] of events.entries()) {
-    const id = event.node.id;
-    const known = current.get(id);
-    const where = `event #${index} (${event.type} ${id})`;
-    if (event.type === 'joined') {
-      if (known) return `${where}: joined while already a member`;
-      current.set(id, event.node);
-    } else if (event.type === 'updated') {
-      if (!known) return `${where}: updated a node that is not a member`;
-      if (event.previous.instanceId !== known.instanceId || event.previous.lastSeen > event.node.lastSeen)
-        return `${where}: previous does not match the last known state`;
-      if (event.node.instanceId !== known.instanceId) return `${where}: updated changed the instanceId`;
-      current.set(id, event.node);
-    } else {
-      if (!known) return `${where}: left while not a member`;
-      current.delete(id);
-    }
-  }
-  return undefined;
-}
-
-// The suite's logger is the test kit's (one capturing logger for the suite and for backend tests).
+// Recording and waiting have their own files, re-exported here for the cases that import them
+// from here; the suite's logger is the test kit's (one for the suite and for backend tests).
+export { Recorder, type Seen, wellFormedProblem } from './recorder.js';
+export { PROPAGATION_BOUND, settlesWithin, sleepUntil, WAIT_LIMIT, waitFor } from './waiting.js';
 export { captureLogger };
 
 /**
@@ -283,31 +162,7 @@ export interface SuiteContext {
 /** The `onTestFinished` of a test's context. */
 export type OnTestFinished = (fn: () => Promise<void> | void, timeout?: number) => void;
 
-export function sleepUntil(time: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now())));
-}
-
 /** Rule 4's bound for `ttl`: `left` expired no later than ttl + this after the last heartbeat. */
 export function expiryGraceFor(ttl: number): number {
   return Math.max(1_000, ttl / 4);
-}
-
-/**
- * Resolves with how long `promise` took to settle (resolve or reject), or throws `what` if it has
- * not settled within `limit` ms: a call that hangs fails the case with a message, not a timeout.
- */
-export async function settlesWithin(promise: Promise<unknown>, limit: number, what: string): Promise<number> {
-  const started = Date.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const settled = promise.then(
-    () => true,
-    () => true,
-  );
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), limit);
-  });
-  const inTime = await Promise.race([settled, late]);
-  clearTimeout(timer);
-  if (!inTime) throw new Error(`${what}: still pending after ${limit} ms`);
-  return Date.now() - started;
 }

@@ -11,6 +11,7 @@ import {
   wellFormedProblem,
 } from '../harness.js';
 import { clusterFaultCases } from './cluster-faults.js';
+import { spiFaultCases } from './spi-faults.js';
 
 /** Rule 14: "within the request timeout" — plus this for the event loop and the test's own bookkeeping. */
 const SETTLE_SLACK = 1_000;
@@ -235,5 +236,7 @@ export function faultCases(suite: SuiteContext): void {
 
     // Clustered servers: failover and isolation of one member (run when those hooks are given).
     clusterFaultCases(suite);
+    // A frozen server seen from a raw backend (the error core gets, not only the time it takes).
+    spiFaultCases(suite);
   });
 }

@@ -70,14 +70,20 @@ export function spiNamespaceCases(suite: SuiteContext): void {
       const names = lookalikeNamespaces(scope.namespace);
       const backends = await Promise.all(names.map((namespace) => scope.raw({ namespace, ttl: QUIET_TTL })));
       const feeds = await Promise.all(backends.map(async (b) => (await Feed.from(b, onTestFinished)).feed));
-      const shared = names.map((_, i) => recordBytes('shared', i));
-      const written: { own: number; shared: number }[] = [];
+      // Two keys every namespace holds: a plain one and one with a dot (a subject token, a path
+      // segment): a backend that maps some key shapes outside the namespace shows it on the second.
+      const sharedKeys = ['shared', 'shared.1'];
+      const values = names.map((_, i) => sharedKeys.map((key) => recordBytes(key, i)));
+      const written: { own: number; shared: number[] }[] = [];
       for (const [i, b] of backends.entries()) {
         const own = await mustPut(b, `own-${i}`);
-        written.push({ own, shared: await mustPut(b, 'shared', shared[i]) });
+        const shared: number[] = [];
+        for (const [k, key] of sharedKeys.entries()) shared.push(await mustPut(b, key, values[i]![k]));
+        written.push({ own, shared });
       }
-      // The same key deleted in the first namespace only.
-      expect(await backends[0]!.delete('shared'), `delete of shared in ${names[0]}`).toBe(true);
+      // The same keys deleted in the first namespace only.
+      for (const key of sharedKeys)
+        expect(await backends[0]!.delete(key), `delete of ${key} in ${names[0]}`).toBe(true);
       const sentinels = await Promise.all(backends.map((b) => mustPut(b, 'ns-sentinel')));
       for (const [i, feed] of feeds.entries())
         await feed.untilPut(
@@ -88,28 +94,30 @@ export function spiNamespaceCases(suite: SuiteContext): void {
 
       for (const [i, b] of backends.entries()) {
         const name = names[i]!;
-        const expected = [`own-${i}`, ...(i === 0 ? [] : ['shared']), 'ns-sentinel'].sort();
+        const expected = [`own-${i}`, ...(i === 0 ? [] : sharedKeys), 'ns-sentinel'].sort();
         const listed = (await b.list()).entries.map((e) => e.key).sort();
         expect(
           listed,
           `list() of namespace ${name} must show only its own keys (others: ${names.join(', ')})`,
         ).toEqual(expected);
-        const own = await b.get('shared');
-        if (i === 0) expect(own, `deleting shared in ${name} left it there`).toBeUndefined();
-        else {
-          expect(own, `deleting shared in ${names[0]} deleted it in ${name}`).toBeDefined();
-          expect(own!.revision, `get(shared) in ${name} returned another namespace's revision`).toBe(
-            written[i]!.shared,
-          );
-          expect(
-            bytesDiffer(own!.value, shared[i]),
-            `get(shared) in ${name} returned another namespace's value`,
-          ).toBeUndefined();
+        for (const [k, key] of sharedKeys.entries()) {
+          const own = await b.get(key);
+          if (i === 0) expect(own, `deleting ${key} in ${name} left it there`).toBeUndefined();
+          else {
+            expect(own, `deleting ${key} in ${names[0]} deleted it in ${name}`).toBeDefined();
+            expect(own!.revision, `get(${key}) in ${name} returned another namespace's revision`).toBe(
+              written[i]!.shared[k],
+            );
+            expect(
+              bytesDiffer(own!.value, values[i]![k]),
+              `get(${key}) in ${name} returned another namespace's value`,
+            ).toBeUndefined();
+          }
         }
         const want = [
           `put:own-${i}@${written[i]!.own}`,
-          `put:shared@${written[i]!.shared}`,
-          ...(i === 0 ? ['delete:shared'] : []),
+          ...sharedKeys.map((key, k) => `put:${key}@${written[i]!.shared[k]}`),
+          ...(i === 0 ? sharedKeys.map((key) => `delete:${key}`) : []),
           `put:ns-sentinel@${sentinels[i]}`,
         ];
         expect(

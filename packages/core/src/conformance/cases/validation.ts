@@ -31,6 +31,27 @@ export const INVALID_REGISTRATIONS: [string, unknown][] = [
   ['record over 16 KiB', { id: 'big-1', metadata: { blob: big } }],
 ];
 
+/**
+ * Keys the backend itself must refuse (rule 9): every id rule, and the characters a store gives a
+ * meaning (NATS subject wildcards `*` `>`, Redis `:` separators, etcd `/` prefixes) or a byte
+ * encoding may mangle.
+ */
+const INVALID_KEYS = [
+  'bad id',
+  '',
+  '.x',
+  'x.',
+  'a..b',
+  'a/b',
+  'x'.repeat(129),
+  'a*',
+  'a>b',
+  'a:b',
+  'ümlaut',
+  'a\\b',
+  'tab\there',
+];
+
 /** Rules 9 and 10: bad input and foreign data. */
 export function validationCases(suite: SuiteContext): void {
   describe.concurrent('validation', () => {
@@ -74,12 +95,27 @@ export function validationCases(suite: SuiteContext): void {
         registeredAt: Date.now(),
         lastSeen: Date.now(),
       });
-      for (const key of ['bad id', '', '.x', 'a..b', 'a/b', 'x'.repeat(129)]) {
+      for (const key of INVALID_KEYS) {
         await expect(raw.put(key, value), JSON.stringify(key)).rejects.toBeInstanceOf(InvalidNodeError);
       }
       const oversized = new TextEncoder().encode(JSON.stringify({ v: 1, id: 'valid-2', blob: big }));
       await expect(raw.put('valid-2', oversized)).rejects.toBeInstanceOf(InvalidNodeError);
-      expect((await raw.list()).entries).toEqual([]);
+      expect(
+        (await raw.list()).entries.map((e) => e.key),
+        'a refused put must write nothing, not even part of the value',
+      ).toEqual([]);
+      // delete() checks its key too: a pattern (`*`, `?`) is not a key, and deletes nothing.
+      const kept = (await raw.put('valid-keep', value)).ok;
+      expect(kept, 'a put of a valid key was refused').toBe(true);
+      for (const key of [...INVALID_KEYS, '*', 'valid-*', 'valid-?eep']) {
+        await expect(raw.delete(key), `delete(${JSON.stringify(key)})`).rejects.toBeInstanceOf(
+          InvalidNodeError,
+        );
+      }
+      expect(
+        (await raw.list()).entries.map((e) => e.key),
+        'a refused delete must delete nothing',
+      ).toEqual(['valid-keep']);
     });
 
     it('foreign data: values that are not v1 records are skipped and logged, the watcher goes on', async ({
