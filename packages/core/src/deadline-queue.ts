@@ -3,10 +3,15 @@
  * O(log n); a tick touches only the keys that are due, so the cost of a tick does not grow
  * with the number of healthy keys (memory TTLs, the expiry sweeper).
  */
+interface Slot<K> {
+  readonly key: K;
+  readonly at: number;
+}
+
 export class DeadlineQueue<K> {
-  private heap: { key: K; at: number; seq: number }[] = [];
-  private readonly current = new Map<K, { at: number; seq: number }>();
-  private seq = 0;
+  private heap: Slot<K>[] = [];
+  /** Each key's live slot; a slot in the heap that is not its key's live one is stale (skipped). */
+  private readonly current = new Map<K, Slot<K>>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -31,9 +36,10 @@ export class DeadlineQueue<K> {
 
   set(key: K, at: number): void {
     if (this.stopped) return;
-    const seq = ++this.seq;
-    this.current.set(key, { at, seq });
-    this.push({ key, at, seq });
+    // One object in both the map and the heap: the expiry sweeper sets 100,000 of them in a sync.
+    const slot: Slot<K> = { key, at };
+    this.current.set(key, slot);
+    this.push(slot);
     if (this.heap.length > 64 && this.heap.length > 3 * this.current.size) this.rebuild();
     this.arm();
   }
@@ -54,8 +60,8 @@ export class DeadlineQueue<K> {
     this.clear();
   }
 
-  private isLive(node: { key: K; seq: number }): boolean {
-    return this.current.get(node.key)?.seq === node.seq;
+  private isLive(slot: Slot<K>): boolean {
+    return this.current.get(slot.key) === slot;
   }
 
   private arm(): void {
@@ -96,10 +102,10 @@ export class DeadlineQueue<K> {
 
   private rebuild(): void {
     this.heap = [];
-    for (const [key, { at, seq }] of this.current) this.push({ key, at, seq });
+    for (const slot of this.current.values()) this.push(slot);
   }
 
-  private push(node: { key: K; at: number; seq: number }): void {
+  private push(node: Slot<K>): void {
     const heap = this.heap;
     heap.push(node);
     let i = heap.length - 1;
@@ -112,7 +118,7 @@ export class DeadlineQueue<K> {
     heap[i] = node;
   }
 
-  private pop(): { key: K; at: number; seq: number } | undefined {
+  private pop(): Slot<K> | undefined {
     const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();

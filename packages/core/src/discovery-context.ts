@@ -6,7 +6,7 @@ import type { ExpirySweeper } from './expiry-sweeper.js';
 import type { KeyedSerialQueue } from './keyed-serial-queue.js';
 import type { LocalView } from './local-view.js';
 import type { DiscoveryMetrics } from './metrics/discovery-metrics.js';
-import { decodeRecord } from './record-codec.js';
+import { readRecord } from './record-codec.js';
 import type { ResolvedOptions } from './resolve-options.js';
 import type { DiscoveryBackend } from './spi/discovery-backend.js';
 import type { Logger } from './types/logger.js';
@@ -38,10 +38,10 @@ export function decodeOrSkip(
   value: Uint8Array,
   revision: number,
 ): NodeInfo | undefined {
-  const result = decodeRecord(key, value);
-  if (result.ok) return result.node;
+  const node = readRecord(key, value);
+  if (typeof node !== 'string') return node;
   context.metrics.foreignRecord();
-  context.logger.warn(`skipped a value under "${key}" that is not a Roster record: ${result.problem}`, {
+  context.logger.warn(`skipped a value under "${key}" that is not a Roster record: ${node}`, {
     key,
     revision,
     backend: context.backendName,

@@ -60,10 +60,6 @@ const CLOSE_SETTLE_MS = 10_000;
 /** How long `close()` (and a failed open) waits for `backend.close()`: one request timeout. */
 const BACKEND_CLOSE_MS = 5_000;
 
-function byId(a: NodeInfo, b: NodeInfo): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
 function closedIterable(): AsyncIterable<NodeChangeEvent> {
   return {
     [Symbol.asyncIterator]: () => ({
@@ -177,14 +173,15 @@ class Discovery implements NodeDiscovery {
 
   list(filter?: NodeFilter): NodeInfo[] {
     this.assertReadable();
-    const nodes: NodeInfo[] = [];
-    for (const node of this.view.nodes()) if (matchesFilter(node, filter)) nodes.push(node);
-    return nodes.sort(byId);
+    // A copy: the sorted array is the view's, shared until it changes.
+    const sorted = this.view.sortedNodes();
+    if (!filter?.metadata) return sorted.slice();
+    return sorted.filter((node) => matchesFilter(node, filter));
   }
 
   watch(options: WatchOptions = {}): AsyncIterable<NodeChangeEvent> {
     if (this.state !== 'open') return closedIterable();
-    return this.hub.subscribe(options, () => [...this.view.nodes()].sort(byId));
+    return this.hub.subscribe(options, () => this.view.sortedNodes());
   }
 
   async history(id: string, limit = 10): Promise<NodeInfo[]> {

@@ -19,10 +19,27 @@ interface Tombstone {
 
 const MAX_TOMBSTONES = 10_000;
 
+/** Where a listed record stands: its revision, and its age by the server's clock when the backend gave one. */
+export interface ListedPosition {
+  readonly revision: number;
+  readonly age?: number;
+}
+
+/** How `reconcile` reads the items of a snapshot in its one pass over them. */
+export interface SnapshotReader<S> {
+  /** The node an item holds, or undefined to skip it (a foreign value). */
+  node(item: S): NodeInfo | undefined;
+  /**
+   * Called for each id whose entry now comes from the snapshot (new or changed), with its item:
+   * when it was written is unknown unless the item has an age.
+   */
+  listed?(id: string, item: S): void;
+}
+
+const nodeField: SnapshotReader<ListedPosition & { readonly node: NodeInfo }> = { node: (item) => item.node };
+
 /** What `reconcile` did, for the caller's bookkeeping (sweeper, ownership checks). */
 export interface ReconcileResult {
-  /** Ids whose entry now comes from the snapshot (new or changed): when they were written is unknown. */
-  readonly listed: readonly string[];
   /** Ids that left because the snapshot lacks them. */
   readonly dropped: readonly string[];
   /**
@@ -43,6 +60,8 @@ export class LocalView {
   private readonly tombstones = new Map<string, Tombstone>();
   /** Ids changed since `beginList()`, while a list is under way; undefined when none is. */
   private touched: Set<string> | undefined;
+  /** The nodes sorted by id, kept until the view changes: `list()` and `watch()` need that order. */
+  private sorted: readonly NodeInfo[] | undefined;
 
   constructor(
     private readonly emit: (event: NodeChangeEvent) => void,
@@ -64,6 +83,22 @@ export class LocalView {
     })();
   }
 
+  /**
+   * Every node, sorted by id. The array is shared until the next change of the view: callers
+   * copy it before handing it out. Sorting 100,000 ids is a good part of a sync's cost, and
+   * `list()` is called far more often than a large view changes.
+   */
+  sortedNodes(): readonly NodeInfo[] {
+    if (this.sorted) return this.sorted;
+    // The ids sorted by the built-in order (UTF-16 code units, as `<` compares strings), then
+    // looked up: about half the cost of sorting the nodes with a comparator called from JS.
+    const ids = [...this.entries.keys()].sort();
+    const nodes = new Array<NodeInfo>(ids.length);
+    for (let i = 0; i < ids.length; i++) nodes[i] = (this.entries.get(ids[i] as string) as ViewEntry).node;
+    this.sorted = nodes;
+    return nodes;
+  }
+
   /** Applies a put read at `revision`; returns false when it was stale and ignored. */
   applyPut(node: NodeInfo, revision: number, receivedAt: number): boolean {
     const known = this.entries.get(node.id);
@@ -74,7 +109,7 @@ export class LocalView {
       if (tomb && (revision <= tomb.revision || tomb.instanceId === node.instanceId)) return false;
       this.tombstones.delete(node.id);
     }
-    this.entries.set(node.id, { node, revision, receivedAt: Math.max(receivedAt, known?.receivedAt ?? 0) });
+    this.store(node.id, { node, revision, receivedAt: Math.max(receivedAt, known?.receivedAt ?? 0) });
     this.touched?.add(node.id);
     this.announce(known, node, receivedAt);
     return true;
@@ -91,7 +126,7 @@ export class LocalView {
     const known = this.entries.get(node.id);
     if (!known || revision !== known.revision || known.node.instanceId !== node.instanceId)
       return this.applyPut(node, revision, receivedAt);
-    this.entries.set(node.id, { node, revision, receivedAt: Math.max(receivedAt, known.receivedAt) });
+    this.store(node.id, { node, revision, receivedAt: Math.max(receivedAt, known.receivedAt) });
     this.touched?.add(node.id);
     this.announce(known, node, receivedAt);
     return true;
@@ -118,7 +153,7 @@ export class LocalView {
       this.bury(id, { revision: known.revision, instanceId: known.node.instanceId });
     }
     if (!known) return undefined;
-    this.entries.delete(id);
+    this.remove(id);
     this.touched?.add(id);
     const why = reason ?? this.inferReason(known, now);
     this.emit({ type: 'left', node: known.node, reason: why });
@@ -153,52 +188,83 @@ export class LocalView {
    *   only by the `lastSeen` of an owner's silent heartbeat.
    */
   reconcile(
-    snapshot: readonly { node: NodeInfo; revision: number; age?: number }[],
+    snapshot: readonly (ListedPosition & { readonly node: NodeInfo })[],
     now: number,
+  ): ReconcileResult;
+  /**
+   * The same in one pass over the backend's entries, read through `reader` (which decodes them),
+   * so that a sync of a large namespace builds no intermediate array.
+   */
+  reconcile<S extends ListedPosition>(
+    snapshot: readonly S[],
+    now: number,
+    reader: SnapshotReader<S>,
+  ): ReconcileResult;
+  reconcile<S extends ListedPosition>(
+    snapshot: readonly S[],
+    now: number,
+    reader: SnapshotReader<S> = nodeField as unknown as SnapshotReader<S>,
   ): ReconcileResult {
     const touched = this.touched ?? new Set<string>();
     this.touched = undefined;
-    const seen = new Set<string>();
-    const listed: string[] = [];
+    // A view that starts empty (the first sync) can only gain nodes: nothing to drop, no need
+    // to remember which ids the snapshot held.
+    const seen = this.entries.size > 0 ? new Set<string>() : undefined;
     const dropped: string[] = [];
     const unconfirmed: string[] = [];
     // Tombstones protect against writes older than a delete; after a full list only those of
     // deletes made during the list still matter (the others may carry revisions of a lost store).
-    for (const id of [...this.tombstones.keys()]) if (!touched.has(id)) this.tombstones.delete(id);
-    for (const { node, revision, age } of snapshot) {
-      seen.add(node.id);
+    if (this.tombstones.size > 0)
+      for (const id of this.tombstones.keys()) if (!touched.has(id)) this.tombstones.delete(id);
+    for (const item of snapshot) {
+      const node = reader.node(item);
+      if (node === undefined) continue;
+      const { revision, age } = item;
+      seen?.add(node.id);
       const known = this.entries.get(node.id);
       if (known && known.revision === revision && known.node.instanceId === node.instanceId) continue;
       if (touched.has(node.id)) {
-        if (this.applyPut(node, revision, now)) listed.push(node.id);
+        if (this.applyPut(node, revision, now)) reader.listed?.(node.id, item);
         continue;
       }
-      this.tombstones.delete(node.id);
+      if (this.tombstones.size > 0) this.tombstones.delete(node.id);
       // When it was written: by the server's clock if the backend said, else a guess from the
       // owner's lastSeen, used only to infer leave reasons, never to time expiry (rule 16).
       const estimate =
-        age !== undefined && Number.isFinite(age)
-          ? now - Math.min(Math.max(0, age), this.ttl)
+        typeof age === 'number' && Number.isFinite(age) && age >= 0
+          ? now - Math.min(age, this.ttl)
           : Math.min(now, Math.max(node.lastSeen, now - this.ttl));
       const receivedAt =
         known && known.node.instanceId === node.instanceId && known.node.lastSeen === node.lastSeen
           ? known.receivedAt
           : estimate;
-      this.entries.set(node.id, { node, revision, receivedAt });
-      listed.push(node.id);
+      this.store(node.id, { node, revision, receivedAt });
+      reader.listed?.(node.id, item);
       this.announce(known, node, now);
     }
-    for (const [id, known] of [...this.entries]) {
-      if (seen.has(id)) continue;
-      if (touched.has(id)) {
-        unconfirmed.push(id);
-        continue;
+    // Deleting the current key while iterating a Map is safe: iteration goes on with the next.
+    if (seen)
+      for (const [id, known] of this.entries) {
+        if (seen.has(id)) continue;
+        if (touched.has(id)) {
+          unconfirmed.push(id);
+          continue;
+        }
+        this.remove(id);
+        dropped.push(id);
+        this.emit({ type: 'left', node: known.node, reason: 'expired' });
       }
-      this.entries.delete(id);
-      dropped.push(id);
-      this.emit({ type: 'left', node: known.node, reason: 'expired' });
-    }
-    return { listed, dropped, unconfirmed };
+    return { dropped, unconfirmed };
+  }
+
+  private store(id: string, entry: ViewEntry): void {
+    this.entries.set(id, entry);
+    this.sorted = undefined;
+  }
+
+  private remove(id: string): void {
+    this.entries.delete(id);
+    this.sorted = undefined;
   }
 
   private announce(known: ViewEntry | undefined, node: NodeInfo, now: number): void {

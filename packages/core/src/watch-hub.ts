@@ -56,6 +56,8 @@ export class WatchHub {
   }
 
   publish(event: NodeChangeEvent): void {
+    // A sync publishes a join per listed node, mostly before anyone watches.
+    if (this.watchers.size === 0) return;
     for (const watcher of this.watchers) {
       const seen = throughFilter(event, watcher.filter);
       if (seen) watcher.channel.push(seen);
