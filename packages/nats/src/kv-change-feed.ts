@@ -4,6 +4,7 @@ import type { Logger } from '@roster/core';
 import type { BackendChange, BackendWatch } from '@roster/core/spi';
 import type { BucketLayout } from './bucket-layout.js';
 import { translateMessage } from './feed-message.js';
+import { untilAvailable } from './nats-connection.js';
 import { type ConsumerFactory, createOrderedConsumer } from './ordered-consumer.js';
 
 /**
@@ -76,11 +77,19 @@ export class KvChangeFeed implements BackendWatch {
     onConsumerTrouble: (what: string) => void,
   ): Promise<void> {
     try {
-      const consumer = await createOrderedConsumer(
-        consumers,
-        this.layout.stream,
-        { filter_subjects: `${this.layout.subjectPrefix}>`, opt_start_seq: cursor + 1 },
+      // While the meta group elects (503, no consumer can be created) the cursor stays valid:
+      // wait for the election here rather than make core list again and again meanwhile.
+      const consumer = await untilAvailable(
+        () =>
+          createOrderedConsumer(
+            consumers,
+            this.layout.stream,
+            { filter_subjects: `${this.layout.subjectPrefix}>`, opt_start_seq: cursor + 1 },
+            () => !this.stopped,
+          ),
         () => !this.stopped,
+        this.logger,
+        `NATS (the change feed of "${this.layout.records}")`,
       );
       if (this.stopped) {
         await consumer.delete().catch(() => {});

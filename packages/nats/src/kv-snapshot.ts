@@ -1,9 +1,11 @@
 // list() on NATS: every live key of the records bucket at one stream sequence, with its age by the server's clock.
-import { DeliverPolicy, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamManager, type JsMsg, type PushConsumer } from '@nats-io/jetstream';
 import { BackendUnavailableError, type Logger } from '@roster/core';
 import type { BackendEntry, BackendSnapshot } from '@roster/core/spi';
 import type { BucketLayout } from './bucket-layout.js';
 import { translateMessage } from './feed-message.js';
+import { readLeaderSnapshot } from './kv-leader-snapshot.js';
+import { isTemporarilyUnavailable, LeaderlessStreamError } from './nats-errors.js';
 import { type ConsumerFactory, createOrderedConsumer } from './ordered-consumer.js';
 
 /**
@@ -37,7 +39,9 @@ export interface AgedEntry extends BackendEntry {
  * the list began. A lagging member delivers the missing writes as it applies them; waiting for
  * them is bounded like any read (rule 14 of docs/guarantees.md). While the stream elects a
  * leader each member answers the stream info itself, with `cluster.leader` empty and its own,
- * possibly stale, state: such an answer is no floor, and the list fails (core lists again).
+ * possibly stale, state: such an answer is no floor (`LeaderlessStreamError`), and the list is
+ * tried again within its request timeout. While the META group elects, no consumer can be
+ * created at all: the list is then read message by message (see kv-leader-snapshot.ts).
  */
 /*
  * Ages (rule 16 of docs/guarantees.md): each message carries the server's timestamp of its write,
@@ -55,15 +59,21 @@ export async function readSnapshot(
 ): Promise<BackendSnapshot> {
   const before = await jsm.streams.info(layout.stream);
   if ((before.config.num_replicas ?? 1) > 1 && before.cluster && !before.cluster.leader)
-    throw new BackendUnavailableError(
-      `the stream of NATS KV bucket "${layout.records}" has no leader (the cluster is electing one); listing again`,
-    );
+    throw new LeaderlessStreamError(layout.records);
   /** The stream's last sequence by its leader: the list reads at least up to here. */
   const floor = before.state.last_seq;
-  const consumer = await createOrderedConsumer(consumers, layout.stream, {
-    filter_subjects: `${layout.subjectPrefix}>`,
-    deliver_policy: DeliverPolicy.LastPerSubject,
-  });
+  let consumer: PushConsumer;
+  try {
+    consumer = await createOrderedConsumer(consumers, layout.stream, {
+      filter_subjects: `${layout.subjectPrefix}>`,
+      deliver_policy: DeliverPolicy.LastPerSubject,
+    });
+  } catch (error) {
+    // No consumer while the meta group elects (503): read through the stream's own leader instead.
+    if (!isTemporarilyUnavailable(error)) throw error;
+    logger.info(`JetStream cannot create consumers now; listing "${layout.records}" message by message`);
+    return readLeaderSnapshot(jsm, layout, logger);
+  }
   const createdLocally = Date.now();
   try {
     const info = await consumer.info(true);

@@ -1,9 +1,10 @@
-// Opens (or creates) both buckets of a namespace and reports what the records bucket turned out to be.
+// Opens (or creates) the buckets of a namespace and reports what the records bucket turned out to be.
 import type { KV, Kvm } from '@nats-io/kv';
 import type { Logger } from '@roster/core';
 import type { BackendCapabilities } from '@roster/core/spi';
 import { openHistoryBucket, openRecordsBucket } from './bucket-layout.js';
 import type { NatsSettings } from './nats-backend-options.js';
+import { clientTimeout } from './nats-connection.js';
 import { hasNativeExpiryEvents } from './server-version.js';
 
 export interface NamespaceBuckets {
@@ -15,7 +16,6 @@ export interface NamespaceBuckets {
    * could still hold the key (issue 12).
    */
   readonly reader: KV;
-  readonly history: KV;
   /** Creation time of the records bucket's stream. */
   readonly streamCreated: string;
   /** Replicas of the records bucket's stream as the server has it (an existing bucket keeps its own). */
@@ -24,7 +24,22 @@ export interface NamespaceBuckets {
   readonly capabilities: BackendCapabilities;
 }
 
-/** Opens the namespace's buckets for `ttl` (see bucket-layout.ts); `markerTTL` > 0 asks for limit markers. */
+/**
+ * The namespace's history bucket for `ttl` (see bucket-layout.ts). Opened apart from the records
+ * bucket: its stream elects its own leader, and `open()` need not wait for that (see
+ * `NatsSession.openHistory`).
+ */
+export function openNamespaceHistory(kvm: Kvm, settings: NatsSettings, ttl: number): Promise<KV> {
+  const { layout, storage, replicas } = settings;
+  return openHistoryBucket(
+    kvm,
+    layout.history,
+    { depth: settings.historyDepth, maxAge: Math.max(settings.historyRetention, ttl), storage, replicas },
+    clientTimeout(settings.requestTimeout),
+  );
+}
+
+/** Opens the namespace's records bucket for `ttl` (see bucket-layout.ts); `markerTTL` > 0 asks for limit markers. */
 export async function openNamespaceBuckets(
   kvm: Kvm,
   settings: NatsSettings,
@@ -32,7 +47,8 @@ export async function openNamespaceBuckets(
   markerTTL: number,
   logger: Logger,
 ): Promise<NamespaceBuckets> {
-  const { layout, storage, replicas, requestTimeout: timeout } = settings;
+  const { layout, storage, replicas } = settings;
+  const timeout = clientTimeout(settings.requestTimeout);
   const records = await openRecordsBucket(
     kvm,
     layout.records,
@@ -41,12 +57,6 @@ export async function openNamespaceBuckets(
   );
   const streamReplicas = records.status.streamInfo.config.num_replicas ?? 1;
   const reader = streamReplicas > 1 ? await kvm.open(layout.records, { allow_direct: false }) : records.kv;
-  const history = await openHistoryBucket(
-    kvm,
-    layout.history,
-    { depth: settings.historyDepth, maxAge: Math.max(settings.historyRetention, ttl), storage, replicas },
-    timeout,
-  );
   const markers = hasNativeExpiryEvents(markerTTL, records.status.markerTTL);
   if (markerTTL > 0 && !markers)
     logger.info(
@@ -55,7 +65,6 @@ export async function openNamespaceBuckets(
   return {
     records: records.kv,
     reader,
-    history,
     streamCreated: records.status.streamInfo.created,
     replicas: streamReplicas,
     capabilities: { persistent: storage === 'file', history: true, nativeExpiryEvents: markers },

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { BackendUnavailableError, ConfigMismatchError, type NamespaceInspection } from '@roster/core';
 import { withDeadline } from '@roster/core/spi';
 import { connectionOptionsOf, type NatsBackendOptions, type NatsSettings } from './nats-backend-options.js';
-import { DEFAULT_CONNECT_TIMEOUT, openConnection, openJetStream } from './nats-connection.js';
+import { clientTimeout, DEFAULT_CONNECT_TIMEOUT, openConnection, openJetStream } from './nats-connection.js';
 import { toBackendError } from './nats-errors.js';
 
 /**
@@ -26,7 +26,7 @@ export async function inspectRecordsBucket(
       own = await openConnection(connectionOptionsOf(options));
       nc = own;
     }
-    const jsm = await openJetStream(nc, server, requestTimeout);
+    const jsm = await openJetStream(nc, server, clientTimeout(requestTimeout));
     let maxAge: number;
     try {
       maxAge = (await jsm.streams.info(layout.stream)).config.max_age;

@@ -14,6 +14,19 @@ export const DEFAULT_CONNECT_TIMEOUT = 5_000;
  */
 export const DEFAULT_RECONNECT_TIME_WAIT = 500;
 
+/**
+ * Ms the client's own timeout of a request runs past Roster's deadline for it. Both would fire
+ * at the same instant otherwise, and which timer came first would decide the error a caller
+ * sees; this way Roster's deadline always settles the call, with its own message (rule 14 of
+ * docs/guarantees.md), and the client's timeout is only the backstop that frees the request.
+ */
+const CLIENT_TIMEOUT_SLACK = 250;
+
+/** The nats.js timeout of a request whose Roster deadline is `timeout` ms (see `CLIENT_TIMEOUT_SLACK`). */
+export function clientTimeout(timeout: number): number {
+  return timeout + CLIENT_TIMEOUT_SLACK;
+}
+
 /** `servers` as one string for messages. */
 export function describeServers(servers: string | string[] | undefined): string {
   if (servers === undefined) return 'nats://127.0.0.1:4222';

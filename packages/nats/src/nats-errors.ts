@@ -1,6 +1,17 @@
 // How nats.js errors are recognised, and mapped to Roster's errors.
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { BackendUnavailableError } from '@roster/core';
 import { type BackendFailure, backendErrorMapper } from '@roster/core/spi';
+
+/**
+ * A replicated stream answered without a leader (it is electing one): its answer is no floor
+ * for a list. Temporarily unavailable like a meta election, so a read retries it within its deadline.
+ */
+export class LeaderlessStreamError extends BackendUnavailableError {
+  constructor(bucket: string) {
+    super(`the stream of NATS KV bucket "${bucket}" has no leader (the cluster is electing one)`);
+  }
+}
 
 /**
  * A compare-and-set write the server refused because the key moved (`wrong last sequence`):
@@ -30,11 +41,13 @@ export function isStreamNotFound(error: unknown): boolean {
 
 /**
  * JetStream is there but cannot serve right now: a cluster electing its meta or stream leader
- * after a restart or failover (`JetStream system temporarily unavailable`, API code 10008). Worth
- * retrying while `open()` still has time; also seen through a `cause`.
+ * after a restart or failover (`JetStream system temporarily unavailable`, API code 10008), or a
+ * stream answering without a leader. Worth retrying while `open()` or a read still has time;
+ * also seen through a `cause`.
  */
 export function isTemporarilyUnavailable(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof LeaderlessStreamError) return true;
     if (e instanceof JetStreamApiError && e.code === 10008) return true;
     if (/temporarily unavailable/i.test(e.message)) return true;
   }

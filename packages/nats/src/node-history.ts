@@ -16,16 +16,19 @@ export class HistoryWrites {
     private readonly logger: () => Logger,
   ) {}
 
-  remember(kv: KV | undefined, key: string, value: Uint8Array): void {
-    if (!kv) return;
-    const write: Promise<void> = kv.put(key, value).then(
-      () => {},
-      (error: unknown) =>
-        this.logger().warn(`could not record "${key}" in NATS KV bucket "${this.bucket}"`, {
-          key,
-          error,
-        }),
-    );
+  /** `bucket` may still be opening: the write waits for it (writes stay in order, each waits on the same promise). */
+  remember(bucket: Promise<KV | undefined> | undefined, key: string, value: Uint8Array): void {
+    if (!bucket) return;
+    const write: Promise<void> = bucket
+      .then((kv) => kv?.put(key, value))
+      .then(
+        () => {},
+        (error: unknown) =>
+          this.logger().warn(`could not record "${key}" in NATS KV bucket "${this.bucket}"`, {
+            key,
+            error,
+          }),
+      );
     this.pending.add(write);
     void write.finally(() => this.pending.delete(write));
   }

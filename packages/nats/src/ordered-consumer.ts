@@ -7,6 +7,7 @@ import {
   type PushConsumer,
 } from '@nats-io/jetstream';
 import { errors, type NatsConnection, nuid } from '@nats-io/transport-node';
+import { clientTimeout } from './nats-connection.js';
 
 /** Attempts at creating one consumer of a replicated stream (each may land on a member that is down). */
 const REPLICATED_ATTEMPTS = 3;
@@ -23,7 +24,7 @@ export interface ConsumerFactory {
 
 /**
  * The factory for a bucket: on a single replica one attempt of a whole request timeout (a
- * consumer there lives on the only member, so a retry could not help); on a replicated stream
+ * consumer there lives on the only member, so a retry could not help; see `clientTimeout`); on a replicated stream
  * three of a quarter of it each (see `createOrderedConsumer`).
  */
 export function consumerFactory(
@@ -33,7 +34,7 @@ export function consumerFactory(
   replicas: number,
 ): ConsumerFactory {
   const attempts = replicas > 1 ? REPLICATED_ATTEMPTS : 1;
-  const timeout = replicas > 1 ? Math.max(1, Math.floor(requestTimeout / 4)) : requestTimeout;
+  const timeout = replicas > 1 ? Math.max(1, Math.floor(requestTimeout / 4)) : clientTimeout(requestTimeout);
   return { js: jetstream(nc, { timeout }), jsm, attempts };
 }
 

@@ -644,6 +644,20 @@ describe('nats backend: failed opens and a frozen server (rule 14)', () => {
       expect(error, `${what} resolved against a frozen server`).toBeInstanceOf(BackendUnavailableError);
       expect(took, `${what} took ${took} ms`).toBeLessThanOrEqual(requestTimeout + slack);
     }
+    // Roster's deadline settles each call, with its own message: the client's timeouts are set
+    // a little later, so no race between two timers decides what the user reads.
+    const doing: Record<string, string> = {
+      put: 'writing "ice-2"',
+      get: 'reading "ice-1"',
+      delete: 'deleting "ice-1"',
+      list: `listing bucket "roster_${ns}"`,
+      history: 'reading the history of "ice-1"',
+    };
+    for (const { what, error } of results.filter((r) => r.what !== 'open'))
+      expect((error as Error).message, what).toBe(
+        `NATS at ${frozen.url} did not answer within ${requestTimeout} ms (requestTimeout) while ${doing[what]}: ` +
+          'the server is frozen, overloaded or unreachable',
+      );
     // Core's close() unregisters (a delete that times out), then closes the backend: together
     // within the request timeout, so the backend's close() may not wait on the frozen server again.
     const closing = await timed('unregister, then close', async () => {
