@@ -3,22 +3,11 @@ import { createDiscovery } from '../src/discovery.js';
 import { LocalView } from '../src/local-view.js';
 import type { BackendChange } from '../src/spi/discovery-backend.js';
 import type { NodeChangeEvent } from '../src/types/node-change-event.js';
-import type { NodeInfo } from '../src/types/node-info.js';
 import { mapBackend } from './fixtures/map-backend.js';
-import { freshNamespace, record, settle, short, wrapBackend } from './support/backends.js';
+import { freshNamespace, node, record, settle, short, wrapBackend } from './support/backends.js';
 
 afterEach(() => {
   vi.useRealTimers();
-});
-
-const node = (id: string, extra: Partial<NodeInfo> = {}): NodeInfo => ({
-  id,
-  metadata: {},
-  load: 0,
-  instanceId: 'i1',
-  registeredAt: 1,
-  lastSeen: 1,
-  ...extra,
 });
 
 describe('rule 17: a re-list never moves the view backwards', () => {

@@ -9,23 +9,13 @@ import { decodeRecord, encodeRecord, readRecord } from '../src/record-codec.js';
 import type { NodeChangeEvent } from '../src/types/node-change-event.js';
 import type { NodeInfo } from '../src/types/node-info.js';
 import { mapBackend } from './fixtures/map-backend.js';
-import { freshNamespace } from './support/backends.js';
+import { freshNamespace, node, short } from './support/backends.js';
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
-const node = (id: string, extra: Partial<NodeInfo> = {}): NodeInfo => ({
-  id,
-  metadata: {},
-  load: 0,
-  instanceId: 'i1',
-  registeredAt: 1,
-  lastSeen: 1,
-  ...extra,
-});
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-const short = (e: NodeChangeEvent) => `${e.type}:${e.node.id}${e.type === 'left' ? `:${e.reason}` : ''}`;
 
 /** What encodeRecord wrote before it built the text itself: JSON.stringify of a fresh object. */
 function objectJson(n: Record<string, unknown>): string {

@@ -2,18 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { EventChannel } from '../src/event-channel.js';
 import { LocalView } from '../src/local-view.js';
 import type { NodeChangeEvent } from '../src/types/node-change-event.js';
-import type { NodeInfo } from '../src/types/node-info.js';
 import { throughFilter, WatchHub } from '../src/watch-hub.js';
+import { node } from './support/backends.js';
 
-const node = (id: string, extra: Partial<NodeInfo> = {}): NodeInfo => ({
-  id,
-  metadata: {},
-  load: 0,
-  instanceId: 'i1',
-  registeredAt: 1,
-  lastSeen: 1,
-  ...extra,
-});
 const short = (e: NodeChangeEvent) => `${e.type}:${e.node.id}${e.type === 'left' ? `:${e.reason}` : ''}`;
 
 function view() {

@@ -11,6 +11,7 @@ import type {
 } from '../../src/spi/discovery-backend.js';
 import type { NodeChangeEvent } from '../../src/types/node-change-event.js';
 import type { NodeDiscovery } from '../../src/types/node-discovery.js';
+import type { NodeInfo } from '../../src/types/node-info.js';
 
 // A namespace no other test uses (the Map fixture shares stores by namespace): the test kit's.
 export { freshNamespace } from '../../src/conformance/test-kit.js';
@@ -41,6 +42,11 @@ export function slowFeed(inner: DiscoveryBackend, delay: number): DiscoveryBacke
 }
 
 /** Short form of an event for assertions: `left:a:expired`, `updated:a`, `joined:b`. */
+/** A node of instance `i1` registered and last seen at 1, with `extra` laid over. */
+export function node(id: string, extra: Partial<NodeInfo> = {}): NodeInfo {
+  return { id, metadata: {}, load: 0, instanceId: 'i1', registeredAt: 1, lastSeen: 1, ...extra };
+}
+
 export function short(event: NodeChangeEvent): string {
   return `${event.type}:${event.node.id}${event.type === 'left' ? `:${event.reason}` : ''}`;
 }
