@@ -12,7 +12,7 @@ import {
   open as openForTest,
   startNatsCluster,
 } from '@roster/test-services';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { natsBackend } from '../src/index.js';
 import { quoted, readmePermissions } from './fixtures/readme-permissions.js';
 
@@ -88,7 +88,39 @@ async function follower(stream: string): Promise<number> {
   return [0, 1, 2].find((i) => i !== leader && i !== meta) as number;
 }
 
+/**
+ * Until a new replicated bucket can be created: a case that froze or killed a member leaves the
+ * cluster re-electing its JetStream meta leader (4.5-10 s on nats-server 2.9, every member
+ * answering 503 to bucket creation meanwhile), and the next case's first `open()` of a new
+ * namespace would rightly time out within its 5 s.
+ */
+async function untilBucketsCanBeCreated(): Promise<void> {
+  await cluster.waitUntilHealthy();
+  await until(
+    'JetStream to create buckets again',
+    async () => {
+      const probe = natsBackend({
+        ...admin,
+        servers: [...cluster.urls],
+        namespace: freshNamespace('cl_probe_'),
+        replicas: 3,
+      });
+      try {
+        await probe.open({ ttl: 60_000, logger: silentLogger });
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await probe.close();
+      }
+    },
+    40_000,
+  );
+}
+
 describe('nats backend: stream-leader failover on a 3-node cluster (replicas 3)', () => {
+  beforeEach(untilBucketsCanBeCreated, 90_000);
+
   it('a list whose consumer lands on a member that lags the leader still returns every write the leader acknowledged before it', async ({
     onTestFinished,
   }) => {
