@@ -1,5 +1,5 @@
 // list() without a new consumer: the records bucket read message by message, consistent at the stream leader's last sequence.
-import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
+import type { JetStreamManager, StoredMsg, StreamInfo } from '@nats-io/jetstream';
 import type { Logger } from '@roster/core';
 import type { BackendEntry, BackendSnapshot } from '@roster/core/spi';
 import type { BucketLayout } from './bucket-layout.js';
@@ -38,9 +38,7 @@ export async function readLeaderSnapshot(
   attempts = 5,
 ): Promise<BackendSnapshot> {
   for (let attempt = 1; ; attempt++) {
-    const info = await jsm.streams.info(layout.stream, { deleted_details: true });
-    if ((info.config.num_replicas ?? 1) > 1 && info.cluster && !info.cluster.leader)
-      throw new LeaderlessStreamError(layout.records);
+    const info = await leaderStreamInfo(jsm, layout, { deleted_details: true });
     const { first_seq: first, last_seq: last, messages } = info.state;
     const deleted = new Set(info.state.deleted ?? []);
     const sequences: number[] = [];
@@ -71,6 +69,22 @@ export async function readLeaderSnapshot(
     const entries = [...latest.values()].filter((entry): entry is BackendEntry => entry !== undefined);
     return { entries, cursor: String(last) };
   }
+}
+
+/**
+ * The records stream's info as its LEADER reports it. While a replicated stream elects a leader
+ * each member answers for itself, with `cluster.leader` empty and its own, possibly stale, state:
+ * such an answer is refused (`LeaderlessStreamError`, retried within the read's deadline).
+ */
+export async function leaderStreamInfo(
+  jsm: JetStreamManager,
+  layout: BucketLayout,
+  options?: { deleted_details?: boolean },
+): Promise<StreamInfo> {
+  const info = await jsm.streams.info(layout.stream, options);
+  if ((info.config.num_replicas ?? 1) > 1 && info.cluster && !info.cluster.leader)
+    throw new LeaderlessStreamError(layout.records);
+  return info;
 }
 
 /** The messages at `sequences`, in order; `null` where the answering replica had none. */

@@ -4,8 +4,8 @@ import { BackendUnavailableError, type Logger } from '@roster/core';
 import type { BackendEntry, BackendSnapshot } from '@roster/core/spi';
 import type { BucketLayout } from './bucket-layout.js';
 import { translateMessage } from './feed-message.js';
-import { readLeaderSnapshot } from './kv-leader-snapshot.js';
-import { isTemporarilyUnavailable, LeaderlessStreamError } from './nats-errors.js';
+import { leaderStreamInfo, readLeaderSnapshot } from './kv-leader-snapshot.js';
+import { isTemporarilyUnavailable } from './nats-errors.js';
 import { type ConsumerFactory, createOrderedConsumer } from './ordered-consumer.js';
 
 /**
@@ -57,9 +57,7 @@ export async function readSnapshot(
   logger: Logger,
   idleTimeout: number,
 ): Promise<BackendSnapshot> {
-  const before = await jsm.streams.info(layout.stream);
-  if ((before.config.num_replicas ?? 1) > 1 && before.cluster && !before.cluster.leader)
-    throw new LeaderlessStreamError(layout.records);
+  const before = await leaderStreamInfo(jsm, layout);
   /** The stream's last sequence by its leader: the list reads at least up to here. */
   const floor = before.state.last_seq;
   let consumer: PushConsumer;
